@@ -1,0 +1,224 @@
+"""`anzebot` — run the service and administer it. Errors print one clear line and exit non-zero."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.calendar_file import CalendarFileError
+from bot.config import ConfigError, Settings
+from storage import admin, audit, demo
+from storage.db import make_engine, migrate, sessions
+
+
+class CliError(Exception):
+    pass
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="anzebot", description="安责险事故预防技术服务 chat service")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("run", help="run everything configured")
+    d = sub.add_parser("demo", help="seed the demo data if the database is empty, then run")
+    d.add_argument("--no-run", action="store_true", help="only seed")
+    db = sub.add_parser("db", help="database").add_subparsers(dest="db_cmd", required=True)
+    db.add_parser("upgrade", help="apply the migrations")
+
+    org = sub.add_parser("org", help="organisations").add_subparsers(dest="sub", required=True)
+    oa = org.add_parser("add")
+    oa.add_argument("--kind", required=True, help="insurer|agency|construction|supervision|owner|association|authority")
+    oa.add_argument("--name", required=True)
+    oa.add_argument("--region")
+
+    proj = sub.add_parser("project", help="projects").add_subparsers(dest="sub", required=True)
+    pa = proj.add_parser("add")
+    pa.add_argument("--code", required=True)
+    pa.add_argument("--name", required=True)
+    pa.add_argument("--address", default="")
+    pa.add_argument("--region", default="")
+    pa.add_argument("--stage", default="")
+    pa.add_argument("--dangerous-works", default="", help="comma-separated 危大工程 list")
+    pa.add_argument("--unit", action="append", default=[], help="organisation name or id taking part (repeat)")
+
+    pol = sub.add_parser("policy", help="policies").add_subparsers(dest="sub", required=True)
+    pla = pol.add_parser("add")
+    pla.add_argument("--number", required=True)
+    pla.add_argument("--project", required=True)
+    pla.add_argument("--insurer", required=True)
+    pla.add_argument("--premium", required=True)
+    pla.add_argument("--start", required=True, type=_date)
+    pla.add_argument("--end", required=True, type=_date)
+
+    per = sub.add_parser("person", help="people").add_subparsers(dest="sub", required=True)
+    pea = per.add_parser("add")
+    pea.add_argument("--name", required=True)
+    pea.add_argument("--org", required=True)
+    pea.add_argument("--phone")
+    pea.add_argument("--speciality", choices=["civil", "mechanical", "electrical"])
+    pea.add_argument("--locale", choices=["zh_CN", "en"])
+
+    inv = sub.add_parser("invite", help="issue an invite code (person + role + project, or a group chat)")
+    inv.add_argument("--project", required=True)
+    inv.add_argument("--person", help="person id or name (omit for a group-chat code)")
+    inv.add_argument("--role")
+    inv.add_argument("--days", type=int, default=None)
+    inv.add_argument("--json", action="store_true")
+
+    arc = sub.add_parser("archive", help="records").add_subparsers(dest="sub", required=True)
+    arc.add_parser("verify", help="check the audit hash chain")
+    return p
+
+
+async def _with_session(settings: Settings, fn: Callable[[AsyncSession], Awaitable[Any]], *, write: bool = True) -> Any:
+    engine = make_engine(settings.database_url)
+    try:
+        await migrate(engine)
+        async with sessions(engine)() as s:
+            if write:
+                async with s.begin():
+                    return await fn(s)
+            return await fn(s)
+    finally:
+        await engine.dispose()
+
+
+async def _run(settings: Settings) -> None:
+    from bot.app import App
+
+    await App(settings).run_until_signalled()
+
+
+async def _main(args: argparse.Namespace, settings: Settings) -> int:
+    if args.cmd == "run":
+        await _run(settings)
+    elif args.cmd == "demo":
+
+        async def seed(s: AsyncSession) -> demo.DemoResult | None:
+            return await demo.seed(s) if await admin.is_empty(s) else None
+
+        result = await _with_session(settings, seed)
+        if result is None:
+            print("The database already has data; demo not seeded again.")
+        else:
+            print("Demo data seeded. Unused invite codes:")
+            for what, code in result.invites:
+                print(f"  {code}  {what}")
+        if not args.no_run:
+            await _run(settings)
+    elif args.cmd == "db":
+        await _with_session(settings, lambda s: _noop())
+        print("database is at the newest migration")
+    elif args.cmd == "org":
+        org = await _with_session(settings, lambda s: admin.add_org(s, args.kind, args.name, args.region))
+        print(f"organisation {org.id}: {org.name}")
+    elif args.cmd == "project":
+        works = [w.strip() for w in args.dangerous_works.split(",") if w.strip()]
+        p = await _with_session(
+            settings,
+            lambda s: admin.add_project(
+                s,
+                code=args.code,
+                name=args.name,
+                address=args.address,
+                region=args.region,
+                stage=args.stage,
+                dangerous_works=works,
+                units=args.unit,
+            ),
+        )
+        print(f"project {p.id}: {p.code} {p.name}")
+    elif args.cmd == "policy":
+        pol = await _with_session(
+            settings,
+            lambda s: admin.add_policy(
+                s,
+                number=args.number,
+                project=args.project,
+                insurer=args.insurer,
+                premium=args.premium,
+                start=args.start,
+                end=args.end,
+            ),
+        )
+        print(f"policy {pol.id}: {pol.number}")
+    elif args.cmd == "person":
+        per = await _with_session(
+            settings,
+            lambda s: admin.add_person(
+                s, name=args.name, org=args.org, phone=args.phone, speciality=args.speciality, locale=args.locale
+            ),
+        )
+        print(f"person {per.id}: {per.name}")
+    elif args.cmd == "invite":
+        days = args.days if args.days is not None else settings.invite_days
+        if days < 1:
+            raise CliError("--days must be at least 1")
+        code, inv = await _with_session(
+            settings, lambda s: admin.invite(s, project=args.project, person=args.person, role=args.role, days=days)
+        )
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "code": code,
+                        "kind": inv.kind,
+                        "project_id": inv.project_id,
+                        "person_id": inv.person_id,
+                        "role": inv.role,
+                        "expires_at": inv.expires_at.isoformat(),
+                    }
+                )
+            )
+        else:
+            print(code)
+    elif args.cmd == "archive":
+        result = await _with_session(settings, audit.verify, write=False)
+        if not result.ok:
+            print(
+                f"audit chain BROKEN at event {result.first_bad_id}: {result.reason} "
+                f"({result.checked} events before it are intact)"
+            )
+            return 1
+        print(f"audit chain intact: {result.checked} events")
+    return 0
+
+
+async def _noop() -> None:
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings()
+        return asyncio.run(_main(args, settings))
+    except (admin.AdminError, CliError, ConfigError, CalendarFileError) as exc:
+        print(f"anzebot: {exc}", file=sys.stderr)
+        return 1
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        print(f"anzebot: setting {'.'.join(str(x) for x in first['loc'])}: {first['msg']}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

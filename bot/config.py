@@ -1,0 +1,83 @@
+"""Settings from the environment (prefix ANZEBOT_) or a .env file; the operational contract in README.md."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.domain.levels import DEFAULT_DEADLINE_WORKING_DAYS, Level
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ANZEBOT_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///var/anzebot.db"
+    media_dir: Path = Path("var/media")
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    timezone: str = "Asia/Shanghai"
+    default_locale: str = "zh_CN"
+
+    hazard_prefix: str = Field(default="XC", pattern=r"^[A-Z][A-Z0-9]{0,9}$")
+    deadline_days: dict[int, int] = Field(
+        default_factory=lambda: {int(k): v for k, v in DEFAULT_DEADLINE_WORKING_DAYS.items()}
+    )
+    media_max_bytes: int = 20 * 1024 * 1024
+    invite_days: int = 7
+    calendar_file: Path | None = None
+
+    webchat: bool = True
+    webchat_password: str | None = None
+
+    telegram_token: str | None = None
+    telegram_api_url: str | None = None
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: str | None = None
+
+    wecom_corp_id: str | None = None
+    wecom_agent_id: str | None = None
+    wecom_secret: str | None = None
+    wecom_token: str | None = None
+    wecom_aes_key: str | None = None
+    wecom_api_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+
+    outbox_poll_seconds: float = 2.0
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.telegram_webhook_url and not self.telegram_webhook_secret:
+            raise ConfigError("ANZEBOT_TELEGRAM_WEBHOOK_URL needs ANZEBOT_TELEGRAM_WEBHOOK_SECRET")
+        missing = [lvl for lvl in Level if int(lvl) not in self.deadline_days]
+        if missing:
+            raise ConfigError(f"ANZEBOT_DEADLINE_DAYS lacks levels {missing}")
+        return self
+
+    @property
+    def loopback(self) -> bool:
+        return _is_loopback(self.http_host)
+
+    @property
+    def webchat_enabled(self) -> bool:
+        """The web chat is a development channel: on by default on loopback only, elsewhere only with a password."""
+        if not self.webchat:
+            return False
+        return self.loopback or bool(self.webchat_password)
+
+    def deadline_map(self) -> dict[Level, int]:
+        return {Level(k): v for k, v in self.deadline_days.items()}

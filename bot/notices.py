@@ -1,0 +1,177 @@
+"""The notices the hazard lifecycle sends (整改通知单, stop-work opinion, same-day report, review requests),
+built as reply items so each recipient reads them in their own language."""
+
+from __future__ import annotations
+
+from bot.domain.lec import format_score, score
+from bot.domain.levels import Status
+from bot.domain.taxonomy import taxonomy
+from bot.i18n import N_, T
+from bot.messages import Card, Label, Msg, Option, Photo, Text
+from bot.ports import HazardInfo, RectificationInfo
+
+LEVEL_NAMES: dict[int, str] = {
+    1: N_("Level 1 (major, stop work)"),
+    2: N_("Level 2 (serious)"),
+    3: N_("Level 3 (general)"),
+    4: N_("Level 4 (minor)"),
+}
+STATUS_NAMES: dict[str, str] = {
+    Status.RECTIFYING: N_("Rectifying"),
+    Status.SUBMITTED: N_("Awaiting re-inspection"),
+    Status.CLOSED: N_("Closed"),
+}
+
+
+def level_label(level: int) -> Msg:
+    return T(LEVEL_NAMES[int(level)])
+
+
+def status_label(status: str) -> Msg:
+    return T(STATUS_NAMES[status])
+
+
+def card_key(hazard_id: int) -> str:
+    return f"hz{hazard_id}"
+
+
+def hazard_fields(h: HazardInfo, full: bool = True) -> tuple[tuple[Msg, Label], ...]:
+    group = taxonomy().group(h.group_id)
+    fields: list[tuple[Msg, Label]] = [
+        (T("Number"), h.number),
+        (T("Project"), h.project_name),
+        (T("Level"), level_label(h.level)),
+        (T("Status"), status_label(h.status)),
+        (T("Category"), group.name if group else h.group_id),
+        (T("Description"), h.description),
+        (T("Location"), h.location),
+    ]
+    if full:
+        if h.basis:
+            fields.append((T("Basis"), h.basis))
+        fields.append((T("Rectification measures"), h.suggestion))
+    fields.append((T("Deadline"), h.deadline.isoformat()))
+    if full and h.lec:
+        result = score(h.lec[0], h.lec[1], h.lec[2])
+        fields.append(
+            (
+                T("LEC"),
+                T("D = {d} ({band}, {level})", d=format_score(result.D), band=result.band, level=result.level_name),
+            )
+        )
+    return tuple(fields)
+
+
+def rectify_option(h: HazardInfo) -> Option:
+    return Option(f"rect:{h.id}", T("Submit rectification"))
+
+
+def details_option(h: HazardInfo) -> Option:
+    return Option(f"h:{h.id}", T("Details"))
+
+
+def group_card(h: HazardInfo) -> Card:
+    """The one living card per hazard in a project group; edited as the hazard moves on."""
+    options: tuple[Option, ...] = (details_option(h),)
+    if h.status == Status.RECTIFYING:
+        options = (rectify_option(h), details_option(h))
+    title = {
+        Status.RECTIFYING: T("Rectification notice"),
+        Status.SUBMITTED: T("Rectification submitted, awaiting re-inspection"),
+        Status.CLOSED: T("Hazard closed"),
+    }[h.status]
+    return Card(
+        title,
+        hazard_fields(h, full=h.status == Status.RECTIFYING),
+        options,
+        photo=h.photos[0] if h.photos and h.status == Status.RECTIFYING else None,
+        key=card_key(h.id),
+    )
+
+
+def responsible_notice(h: HazardInfo) -> list[Card | Text | Photo]:
+    items: list[Card | Text | Photo] = [
+        Card(
+            T("Rectification notice: your project must fix this hazard"),
+            hazard_fields(h),
+            (rectify_option(h), details_option(h)),
+            photo=h.photos[0] if h.photos else None,
+            footer=T("Fix it by the deadline, then press “Submit rectification” and send photos of the result."),
+        )
+    ]
+    if h.stop_work:
+        items.append(stop_work_opinion(h))
+    return items
+
+
+def stop_work_opinion(h: HazardInfo) -> Text:
+    return Text(
+        T(
+            "STOP-WORK OPINION for {number}: stop work at {location} at once and keep people out until the "
+            "re-inspection passes. Basis: {basis}",
+            number=h.number,
+            location=h.location,
+            basis=h.basis or T("level-1 hazard"),
+        )
+    )
+
+
+def follower_notice(h: HazardInfo) -> list[Card | Text | Photo]:
+    return [
+        Card(
+            T("Hazard reported in your project"),
+            hazard_fields(h),
+            (details_option(h),),
+            photo=h.photos[0] if h.photos else None,
+        )
+    ]
+
+
+def same_day_report(h: HazardInfo) -> list[Card | Text | Photo]:
+    """Level 1: the same-day report to the insurer and the construction authority (001 §二(二))."""
+    return [
+        Card(
+            T("Same-day report: level-1 hazard, stop-work proposed"),
+            hazard_fields(h),
+            (details_option(h),),
+            photo=h.photos[0] if h.photos else None,
+            footer=T("Reported the same day as required for level-1 hazards."),
+        )
+    ]
+
+
+def insurer_notice(h: HazardInfo) -> list[Card | Text | Photo]:
+    return [
+        Card(
+            T("Level-2 hazard reported"),
+            hazard_fields(h),
+            (details_option(h),),
+            photo=h.photos[0] if h.photos else None,
+        )
+    ]
+
+
+def review_request(h: HazardInfo, r: RectificationInfo) -> list[Card | Text | Photo]:
+    items: list[Card | Text | Photo] = [Photo(sha) for sha in r.photos[:5]]
+    items.append(
+        Card(
+            T("Re-inspection requested"),
+            (*hazard_fields(h, full=False), (T("Rectification note"), r.note), (T("Submitted by"), r.submitted_by)),
+            (Option(f"rv:{r.id}:ok", T("Approve, close it")), Option(f"rv:{r.id}:no", T("Reject")), details_option(h)),
+        )
+    )
+    return items
+
+
+def approved_notice(h: HazardInfo) -> list[Card | Text | Photo]:
+    return [Card(T("Rectification approved: hazard closed"), hazard_fields(h, full=False), (details_option(h),))]
+
+
+def rejected_notice(h: HazardInfo, reason: str) -> list[Card | Text | Photo]:
+    return [
+        Card(
+            T("Rectification rejected: please rectify again"),
+            (*hazard_fields(h, full=False), (T("Reason"), reason)),
+            (rectify_option(h), details_option(h)),
+        )
+    ]

@@ -1,0 +1,192 @@
+"""The outbox dispatcher: renders each pending row in its recipient's language and sends it through its
+channel, once per key. Rows are claimed atomically, so two dispatchers (or a tick fired twice) never send the
+same row; parts already sent are recorded, so a retry after a partial failure does not repeat them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.base import Channel, ChannelError
+from bot.i18n import normalise_locale
+from bot.messages import from_json
+from bot.render import Rendered, render
+from storage import outbox_store
+from storage.media import MediaStore
+from storage.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+LEASE = dt.timedelta(minutes=2)
+
+
+def backoff(attempt: int) -> float:
+    return float(min(2**attempt, 600))
+
+
+@dataclass
+class Stats:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    parts: int = 0
+    by_channel: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+@dataclass
+class Throttle:
+    """Spacing between messages to one chat (platforms punish bursts: Telegram ~1/s per chat)."""
+
+    per_chat_seconds: float = 0.0
+    _last: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def wait_for(self, channel: str, chat_id: str, now: float) -> float:
+        last = self._last.get((channel, chat_id))
+        if last is None or self.per_chat_seconds <= 0:
+            return 0.0
+        return max(0.0, last + self.per_chat_seconds - now)
+
+    def note(self, channel: str, chat_id: str, now: float) -> None:
+        self._last[(channel, chat_id)] = now
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        channels: Mapping[str, Channel],
+        media: MediaStore,
+        default_locale: str,
+        *,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        throttles: Mapping[str, Throttle] | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.channels = channels
+        self.media = media
+        self.default_locale = default_locale
+        self.clock = clock
+        self.throttles = dict(throttles or {})
+        self.stats = Stats()
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    async def run_once(self, limit: int = 200) -> int:
+        """Send what is due now; returns how many rows were sent. One pass at a time per process."""
+        async with self._lock:
+            now = self.clock()
+            async with self.sessions() as s, s.begin():
+                await outbox_store.release_expired(s, now)
+                rows = list(await outbox_store.due(s, now, limit))
+            done = 0
+            for row in rows:
+                done += await self._deliver(row)
+            return done
+
+    async def drain(self, max_rounds: int = 50) -> int:
+        """Send until nothing is due (tests and shutdown)."""
+        total = 0
+        for _ in range(max_rounds):
+            n = await self.run_once()
+            total += n
+            if n == 0:
+                break
+        return total
+
+    async def run_forever(self, stop: asyncio.Event, poll_seconds: float) -> None:
+        while not stop.is_set():
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("outbox pass failed")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)
+
+    async def _deliver(self, row: OutboxMessage) -> int:
+        channel = self.channels.get(row.channel)
+        now = self.clock()
+        if channel is None:
+            async with self.sessions() as s, s.begin():
+                await outbox_store.mark_retry(s, row.id, now + dt.timedelta(minutes=5), f"channel {row.channel} is off")
+            return 0
+        throttle = self.throttles.get(row.channel)
+        if throttle:
+            wait = throttle.wait_for(row.channel, row.chat_id, time.monotonic())
+            if wait > 0:
+                async with self.sessions() as s, s.begin():
+                    await outbox_store.mark_retry(s, row.id, now + dt.timedelta(seconds=wait), row.last_error or "")
+                return 0
+        async with self.sessions() as s, s.begin():
+            if not await outbox_store.claim(s, row.id, now, LEASE):
+                return 0  # someone else has it
+            locale = normalise_locale(
+                await outbox_store.recipient_locale(s, row.person_id) or row.locale, self.default_locale
+            )
+        parts = render(from_json(row.items), locale, channel.capabilities)
+        ids: list[str] = list(row.message_ids or [])
+        try:
+            for part in parts[len(ids) :]:
+                ids.append(await self._send_part(channel, row, part))
+                self.stats.parts += 1
+                if throttle:
+                    throttle.note(row.channel, row.chat_id, time.monotonic())
+                async with self.sessions() as s, s.begin():
+                    await outbox_store.record_progress(s, row.id, ids)
+                    if part.offers:
+                        await outbox_store.remember_offers(s, row.channel, row.chat_id, list(part.offers), now)
+                    if part.card_key:
+                        await outbox_store.remember_card(s, row.channel, row.chat_id, part.card_key, ids[-1])
+        except ChannelError as err:
+            await self._failed(row, err)
+            return 0
+        except Exception as err:  # a bug in an adapter must not stop the other rows
+            log.exception("sending outbox row %s failed", row.id)
+            await self._failed(row, ChannelError(repr(err)))
+            return 0
+        async with self.sessions() as s, s.begin():
+            await outbox_store.mark_sent(s, row.id, self.clock(), ids)
+        self.stats.sent += 1
+        self.stats.by_channel[row.channel] += 1
+        return 1
+
+    async def _send_part(self, channel: Channel, row: OutboxMessage, part: Rendered) -> str:
+        if part.card_key and channel.capabilities.edit:
+            async with self.sessions() as s:
+                earlier = await outbox_store.card_message(s, row.channel, row.chat_id, part.card_key)
+            if earlier and await channel.edit(row.chat_id, earlier, part):
+                return earlier
+        media = None
+        sha = part.photo or (part.document[0] if part.document else None)
+        if sha:
+            media = await asyncio.to_thread(self.media.read, sha)
+        return await channel.send(row.chat_id, part, media)
+
+    async def _failed(self, row: OutboxMessage, err: ChannelError) -> None:
+        now = self.clock()
+        attempts = row.attempts + 1
+        async with self.sessions() as s, s.begin():
+            if err.forbidden:
+                await outbox_store.deactivate_chat(s, row.channel, row.chat_id)
+                await outbox_store.mark_failed(s, row.id, f"forbidden: {err}")
+                self.stats.failed += 1
+            elif err.permanent or attempts >= MAX_ATTEMPTS:
+                await outbox_store.mark_failed(s, row.id, str(err))
+                self.stats.failed += 1
+            else:
+                delay = err.retry_after if err.retry_after is not None else backoff(attempts)
+                await outbox_store.mark_retry(s, row.id, now + dt.timedelta(seconds=delay), str(err))
+                self.stats.retried += 1
+        log.warning("outbox row %s to %s:%s: %s", row.id, row.channel, row.chat_id, err)

@@ -1,0 +1,154 @@
+"""What handlers may ask of the rest of the system: plain data views and the service interface.
+
+Handlers see these types only; storage/services.py implements them on SQLAlchemy in one transaction per
+incoming message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bot.domain.levels import Level, Status
+from bot.domain.roles import Action, Role
+
+
+class ServiceError(Exception):
+    """A refusal the person should hear about; `reason` is a stable code handlers translate."""
+
+    def __init__(self, reason: str, **details: Any) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.details = details
+
+
+class AccessDenied(ServiceError):
+    def __init__(self, action: str = "") -> None:
+        super().__init__("access_denied", action=action)
+
+
+class NotFound(ServiceError):
+    def __init__(self, what: str = "") -> None:
+        super().__init__("not_found", what=what)
+
+
+class Conflict(ServiceError):
+    """The object changed under the person's feet (someone else acted first)."""
+
+    def __init__(self, status: str = "") -> None:
+        super().__init__("conflict", status=status)
+
+
+class InviteProblem(ServiceError):
+    pass  # reason: unknown | used | expired | wrong_kind | already_bound
+
+
+@dataclass(frozen=True)
+class PersonInfo:
+    id: int
+    name: str
+    locale: str | None
+    org_name: str
+    org_kind: str
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    id: int
+    code: str
+    name: str
+    address: str
+    roles: frozenset[Role] = frozenset()
+
+
+@dataclass(frozen=True)
+class HazardInfo:
+    id: int
+    number: str
+    project_id: int
+    project_name: str
+    level: Level
+    status: Status
+    group_id: str
+    major_id: str | None
+    basis: str
+    description: str
+    location: str
+    suggestion: str
+    deadline: dt.date
+    stop_work: bool
+    reporter_id: int
+    reporter_name: str
+    created_at: dt.datetime
+    version: int
+    lec: tuple[float, float, float, float] | None = None
+    photos: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RectificationInfo:
+    id: int
+    hazard_id: int
+    note: str
+    photos: tuple[str, ...]
+    submitted_by: str
+    submitted_at: dt.datetime
+    decision: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: dt.datetime
+    actor: str
+    action: str
+    data: dict[str, Any]
+
+
+@dataclass
+class HazardDraft:
+    project_id: int
+    group_id: str
+    description: str
+    location: str
+    suggestion: str
+    deadline: dt.date
+    level: Level | None
+    photos: list[str] = field(default_factory=list)
+    major_id: str | None = None
+    check_index: int | None = None
+    lec: tuple[float, float, float] | None = None
+
+
+class Services(Protocol):
+    # --- people, projects, chats
+    async def redeem_invite(
+        self, channel: str, user_id: str, chat_id: str, code: str
+    ) -> tuple[PersonInfo, ProjectInfo, Role]: ...
+    async def bind_group(
+        self, person: PersonInfo, channel: str, chat_id: str, code: str, title: str | None
+    ) -> ProjectInfo: ...
+    async def group_project(self, channel: str, chat_id: str) -> ProjectInfo | None: ...
+    async def set_locale(self, person: PersonInfo, locale: str) -> None: ...
+    async def projects(self, person: PersonInfo, action: Action | None = None) -> list[ProjectInfo]: ...
+    async def roles_in(self, person: PersonInfo, project_id: int) -> frozenset[Role]: ...
+
+    # --- hazards
+    async def report_hazard(self, person: PersonInfo, draft: HazardDraft) -> HazardInfo: ...
+    async def open_hazards(self, person: PersonInfo, limit: int = 30) -> list[HazardInfo]: ...
+    async def hazard(self, person: PersonInfo, ref: str | int) -> HazardInfo: ...
+    async def history(self, person: PersonInfo, hazard_id: int) -> list[HistoryEntry]: ...
+    async def rectifications(self, person: PersonInfo, hazard_id: int) -> list[RectificationInfo]: ...
+    async def submit_rectification(
+        self, person: PersonInfo, hazard_id: int, photos: list[str], note: str
+    ) -> HazardInfo: ...
+    async def review(
+        self, person: PersonInfo, rectification_id: int, approve: bool, reason: str | None
+    ) -> HazardInfo: ...
+    async def can_review(self, person: PersonInfo, hazard: HazardInfo) -> bool: ...
+    async def can_rectify(self, person: PersonInfo, hazard: HazardInfo) -> bool: ...
+    async def pending_rectification(self, hazard_id: int) -> RectificationInfo | None: ...
+    async def rectification_for_review(
+        self, person: PersonInfo, rectification_id: int
+    ) -> tuple[HazardInfo, RectificationInfo]: ...

@@ -1,0 +1,50 @@
+"""What a handler gets for one incoming message: who is speaking, their conversation state, the services,
+and a place to put replies. Replies are rendered later, in the person's language, by the outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.domain.levels import Level
+from bot.domain.workdays import WorkCalendar
+from bot.messages import ChatKind, Choices, Incoming, Item, Msg, Option, Text
+from bot.ports import PersonInfo, Services
+
+
+@dataclass
+class Context:
+    inc: Incoming
+    person: PersonInfo | None
+    locale: str
+    services: Services
+    flow: str | None
+    data: dict[str, Any]
+    today: dt.date
+    calendar: WorkCalendar
+    deadline_days: dict[Level, int]
+    tz: ZoneInfo
+    replies: list[Item] = field(default_factory=list)
+
+    @property
+    def in_group(self) -> bool:
+        return self.inc.chat_kind == ChatKind.GROUP
+
+    def say(self, msg: Msg) -> None:
+        self.replies.append(Text(msg))
+
+    def ask(self, prompt: Msg, options: list[Option] | tuple[Option, ...]) -> None:
+        self.replies.append(Choices(prompt, tuple(options)))
+
+    def send(self, *items: Item) -> None:
+        self.replies.extend(items)
+
+    def start(self, flow: str, data: dict[str, Any] | None = None) -> None:
+        self.flow = flow
+        self.data = dict(data or {})
+
+    def finish(self) -> None:
+        self.flow = None
+        self.data = {}

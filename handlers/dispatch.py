@@ -1,0 +1,93 @@
+"""One incoming message → the right command, button action or flow step."""
+
+from __future__ import annotations
+
+from bot.i18n import T
+from bot.messages import Choice, Command, Location, Media, Option, StoredMedia, TextIn
+from handlers import hazard_report, lec, onboarding, queries, rectification, review  # noqa: F401  (registration)
+from handlers.context import Context
+from handlers.registry import ACTIONS, COMMANDS, FLOWS, CommandSpec
+
+
+async def _run(ctx: Context, spec: CommandSpec, args: tuple[str, ...]) -> None:
+    if spec.needs_person and ctx.person is None:
+        ctx.say(T("I do not know you yet. Please send the invite code you received from your administrator."))
+        return
+    if spec.starts_flow and ctx.flow is not None:
+        # Never drop a half-finished flow silently: the person chooses.
+        title = FLOWS[ctx.flow].title
+        ctx.ask(
+            T("You have an unfinished {flow}. Continue it, or cancel it first?", flow=T(title)),
+            [Option("busy:continue", T("Continue")), Option("busy:cancel", T("Cancel it"))],
+        )
+        return
+    await spec.fn(ctx, args)
+
+
+async def cancel(ctx: Context) -> None:
+    if ctx.flow is None:
+        ctx.say(T("Nothing to cancel."))
+        return
+    title = FLOWS[ctx.flow].title
+    ctx.finish()
+    ctx.say(T("Cancelled the {flow}. Nothing was saved.", flow=T(title)))
+
+
+async def dispatch(ctx: Context) -> None:
+    payload = ctx.inc.payload
+    if isinstance(payload, Command):
+        name = payload.name.lower()
+        if name == "cancel":
+            await cancel(ctx)
+            return
+        spec = COMMANDS.get(name)
+        if spec is None:
+            ctx.say(T("I do not know the command /{name}. Send /help to see what I can do.", name=name[:30]))
+            return
+        await _run(ctx, spec, payload.args)
+        return
+
+    if isinstance(payload, Choice):
+        value = payload.value
+        if value.startswith("f:"):
+            if ctx.flow is None:
+                ctx.say(T("That button belongs to a conversation that has ended. Send /help to start again."))
+                return
+            await FLOWS[ctx.flow].on_input(ctx, payload)
+            return
+        if value == "busy:continue":
+            if ctx.flow is not None:
+                await FLOWS[ctx.flow].resume(ctx)
+            return
+        if value == "busy:cancel":
+            await cancel(ctx)
+            return
+        prefix, _, rest = value.partition(":")
+        spec = ACTIONS.get(value) or ACTIONS.get(prefix)
+        if spec is None:
+            ctx.say(T("That button is no longer valid."))
+            return
+        args = () if value in ACTIONS else tuple(rest.split(":"))
+        await _run(ctx, spec, args)
+        return
+
+    if ctx.flow is not None:
+        await FLOWS[ctx.flow].on_input(ctx, payload)
+        return
+
+    if ctx.person is None:
+        if isinstance(payload, TextIn):
+            await onboarding.unbound_text(ctx, payload.text)
+        else:
+            ctx.say(T("I do not know you yet. Please send the invite code you received from your administrator."))
+        return
+
+    if isinstance(payload, StoredMedia):
+        await hazard_report.quick_path(ctx, payload)
+    elif isinstance(payload, Media | Location):
+        ctx.say(T("Send a photo to start a hazard report, or choose below."))
+        onboarding.show_menu(ctx)
+    elif ctx.in_group:
+        return  # ordinary group talk is not for the bot
+    else:
+        onboarding.show_menu(ctx)

@@ -1,0 +1,33 @@
+"""Refusals from the services, said in the person's language."""
+
+from __future__ import annotations
+
+from bot.i18n import N_, T
+from bot.messages import Msg
+from bot.ports import ServiceError
+
+REASONS: dict[str, str] = {
+    "access_denied": N_("You do not have permission to do that in this project."),
+    "not_found": N_("I could not find that. Check the number and try again."),
+    "conflict": N_("Someone else has already acted on this; it is now: {status}."),
+    "unknown": N_("That invite code is not valid. Check it and send it again."),
+    "used": N_("That invite code has already been used. Ask your administrator for a new one."),
+    "expired": N_("That invite code has expired. Ask your administrator for a new one."),
+    "wrong_kind": N_("That code is for something else (a person or a group chat). Check which code you were given."),
+    "already_bound": N_("This chat is already linked to someone or something else."),
+    "bad_category": N_("That category is not in the list. Please pick one of the buttons."),
+    "photo_required": N_("At least one photo is needed."),
+    "photo_missing": N_("A photo could not be found any more; please send it again."),
+    "too_long": N_("That text is too long (at most 1000 characters)."),
+    "reason_required": N_("Please give a reason for rejecting."),
+}
+
+
+def explain(error: ServiceError) -> Msg:
+    from bot.notices import STATUS_NAMES
+
+    key = REASONS.get(error.reason, N_("That did not work. Please try again."))
+    if error.reason == "conflict":
+        status = error.details.get("status", "")
+        return T(key, status=T(STATUS_NAMES[status]) if status in STATUS_NAMES else status)
+    return T(key)

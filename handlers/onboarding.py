@@ -1,0 +1,154 @@
+"""Joining (invite codes), binding a group chat to a project, language, help and the main menu."""
+
+from __future__ import annotations
+
+import re
+
+from bot.domain.roles import Action, Role
+from bot.i18n import N_, T
+from bot.messages import Msg, Option
+from bot.ports import ServiceError
+from handlers.context import Context
+from handlers.errors import explain
+from handlers.registry import COMMANDS, action, command
+
+ROLE_NAMES: dict[str, str] = {
+    Role.PROJECT_MANAGER: N_("project manager"),
+    Role.SAFETY_OFFICER: N_("safety officer"),
+    Role.WORKER: N_("worker"),
+    Role.SUPERVISION_ENGINEER: N_("supervision engineer"),
+    Role.OWNER_REP: N_("owner's representative"),
+    Role.INSURER: N_("insurer"),
+    Role.AGENCY_ADMIN: N_("service agency manager"),
+    Role.EXPERT: N_("service expert"),
+    Role.AUTHORITY: N_("construction authority"),
+    Role.ASSOCIATION: N_("association"),
+}
+CODE = re.compile(r"^[A-Za-z0-9]{6,16}$")
+
+
+def looks_like_code(text: str) -> bool:
+    return bool(CODE.match(text.strip()))
+
+
+def menu_options(ctx: Context) -> list[Option]:
+    return [
+        Option("menu:report", T("Report a hazard")),
+        Option("menu:hazards", T("Open hazards")),
+        Option("menu:lec", T("LEC risk score")),
+        Option("menu:lang", T("Language")),
+    ]
+
+
+def show_menu(ctx: Context, prompt: Msg | None = None) -> None:
+    ctx.ask(prompt or T("What would you like to do?"), menu_options(ctx))
+
+
+async def redeem(ctx: Context, code: str) -> None:
+    try:
+        person, project, role = await ctx.services.redeem_invite(
+            ctx.inc.channel, ctx.inc.user_id, ctx.inc.chat_id, code
+        )
+    except ServiceError as err:
+        ctx.say(explain(err))
+        return
+    ctx.person = person
+    if person.locale:
+        ctx.locale = person.locale
+    ctx.say(
+        T(
+            "Welcome, {name}. You are now {role} in {project}.",
+            name=person.name,
+            role=T(ROLE_NAMES[role]),
+            project=project.name,
+        )
+    )
+    show_menu(ctx)
+
+
+@command("start", help=N_("/start – begin, or join with an invite code"), needs_person=False)
+async def start(ctx: Context, args: tuple[str, ...]) -> None:
+    if args:
+        await redeem(ctx, args[0])
+        return
+    if ctx.person is None:
+        ctx.say(
+            T(
+                "Welcome to anzebot, the safety-insurance service assistant. Please send the invite code "
+                "you received from your administrator."
+            )
+        )
+        return
+    show_menu(ctx, T("Hello, {name}. What would you like to do?", name=ctx.person.name))
+
+
+async def unbound_text(ctx: Context, text: str) -> None:
+    """Someone not yet known writes: a code is tried, anything else gets the way in."""
+    if ctx.in_group:
+        ctx.say(T("Please talk to me in a private chat first and send your invite code there."))
+    elif looks_like_code(text):
+        await redeem(ctx, text.strip())
+    else:
+        ctx.say(T("I do not know you yet. Please send the invite code you received from your administrator."))
+
+
+@command("bind", help=N_("/bind <code> – link this group chat to its project"))
+async def bind(ctx: Context, args: tuple[str, ...]) -> None:
+    assert ctx.person is not None
+    if not ctx.in_group:
+        ctx.say(T("/bind works in a project group chat: add me to the group and send /bind <code> there."))
+        return
+    if not args:
+        ctx.say(T("Send /bind followed by the group code, for example: /bind ABCD2345"))
+        return
+    try:
+        project = await ctx.services.bind_group(ctx.person, ctx.inc.channel, ctx.inc.chat_id, args[0], None)
+    except ServiceError as err:
+        ctx.say(explain(err))
+        return
+    ctx.say(T("This group is now linked to {project}. Project notices will be posted here.", project=project.name))
+
+
+@command("lang", help=N_("/lang – choose your language"), needs_person=False)
+async def lang(ctx: Context, args: tuple[str, ...]) -> None:
+    ctx.ask(T("Choose your language"), [Option("lang:zh_CN", "中文"), Option("lang:en", "English")])
+
+
+@action("menu:lang", needs_person=False)
+async def lang_menu(ctx: Context, args: tuple[str, ...]) -> None:
+    await lang(ctx, ())
+
+
+@action("lang", needs_person=False)
+async def set_lang(ctx: Context, args: tuple[str, ...]) -> None:
+    locale = args[0] if args and args[0] in ("zh_CN", "en") else None
+    if locale is None:
+        ctx.say(T("That button is no longer valid."))
+        return
+    if ctx.person is not None:
+        await ctx.services.set_locale(ctx.person, locale)
+    ctx.locale = locale
+    ctx.say(T("Language set to English."))
+
+
+@command("help", help=N_("/help – what I can do"), needs_person=False)
+async def help_(ctx: Context, args: tuple[str, ...]) -> None:
+    lines = [T(spec.help) for spec in COMMANDS.values() if spec.help and (ctx.person or not spec.needs_person)]
+    ctx.say(T("Commands:\n{lines}", lines=lines))
+    if ctx.person is not None:
+        show_menu(ctx)
+
+
+@command("whoami", help=N_("/whoami – who I think you are, and your projects"))
+async def whoami(ctx: Context, args: tuple[str, ...]) -> None:
+    assert ctx.person is not None
+    projects = await ctx.services.projects(ctx.person)
+    names = "、".join(p.name for p in projects) or "—"
+    ctx.say(
+        T("You are {name} ({org}). Projects: {projects}", name=ctx.person.name, org=ctx.person.org_name, projects=names)
+    )
+
+
+async def reporting_projects(ctx: Context) -> list[int]:
+    assert ctx.person is not None
+    return [p.id for p in await ctx.services.projects(ctx.person, Action.REPORT_HAZARD)]

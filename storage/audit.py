@@ -1,0 +1,130 @@
+"""The append-only, hash-chained audit log, and its verification (`anzebot archive verify`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import AuditEvent, AuditHead
+
+GENESIS = "0" * 64
+
+
+def canonical(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def event_hash(
+    event_id: int,
+    at: dt.datetime,
+    actor_id: int | None,
+    action: str,
+    object_type: str,
+    object_id: str,
+    data: str,
+    prev_hash: str,
+) -> str:
+    stamp = at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    material = "\x1f".join([str(event_id), stamp, str(actor_id or ""), action, object_type, object_id, data, prev_hash])
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+async def append(
+    session: AsyncSession,
+    *,
+    actor_id: int | None,
+    action: str,
+    object_type: str,
+    object_id: str | int,
+    data: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
+) -> AuditEvent:
+    """Append one event in the caller's transaction. Locking the head row serialises writers on PostgreSQL;
+    SQLite transactions are already serial (BEGIN IMMEDIATE)."""
+    head = (await session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update())).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=1, last_id=0, last_hash=GENESIS)
+        session.add(head)
+    at = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    # Microseconds survive every backend; the stored value must hash the same when read back.
+    payload = canonical(data or {})
+    event_id = head.last_id + 1
+    digest = event_hash(event_id, at, actor_id, action, object_type, str(object_id), payload, head.last_hash)
+    event = AuditEvent(
+        id=event_id,
+        at=at,
+        actor_id=actor_id,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        data=payload,
+        prev_hash=head.last_hash,
+        hash=digest,
+    )
+    session.add(event)
+    head.last_id = event_id
+    head.last_hash = digest
+    await session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    first_bad_id: int | None = None
+    reason: str | None = None
+
+
+async def verify(session: AsyncSession, batch: int = 5000) -> VerifyResult:
+    prev = GENESIS
+    expected_id = 1
+    checked = 0
+    last_id = 0
+    while True:
+        rows = (
+            (
+                await session.execute(
+                    select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if not rows:
+            break
+        for ev in rows:
+            if ev.id != expected_id:
+                return VerifyResult(False, checked, expected_id, "missing row")
+            if ev.prev_hash != prev:
+                return VerifyResult(False, checked, ev.id, "previous hash does not match")
+            digest = event_hash(
+                ev.id, ev.at, ev.actor_id, ev.action, ev.object_type, ev.object_id, ev.data, ev.prev_hash
+            )
+            if digest != ev.hash:
+                return VerifyResult(False, checked, ev.id, "content does not match its hash")
+            prev = ev.hash
+            expected_id += 1
+            checked += 1
+            last_id = ev.id
+        session.expunge_all()
+    head = (await session.execute(select(AuditHead).where(AuditHead.id == 1))).scalar_one_or_none()
+    if head is not None and (head.last_id != checked or head.last_hash != prev):
+        return VerifyResult(
+            False,
+            checked,
+            checked + 1 if head.last_id > checked else head.last_id,
+            "chain is shorter than its recorded head",
+        )
+    return VerifyResult(True, checked)
+
+
+def data_of(event: AuditEvent) -> dict[str, Any]:
+    value = json.loads(event.data)
+    return value if isinstance(value, dict) else {}

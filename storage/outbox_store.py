@@ -1,0 +1,211 @@
+"""Outbox rows: written in the transaction of the change that causes them, delivered once per key."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.messages import Item, to_json
+from storage.models import CardMessage, ChatBinding, ChatOffer, Identity, OutboxMessage, Person
+
+log = logging.getLogger(__name__)
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    key: str,
+    channel: str,
+    chat_id: str,
+    items: list[Item],
+    person_id: int | None = None,
+    locale: str | None = None,
+    not_before: dt.datetime | None = None,
+) -> bool:
+    """Add a message unless one with the same key exists; True when added."""
+    exists = (await session.execute(select(OutboxMessage.id).where(OutboxMessage.key == key))).first()
+    if exists:
+        return False
+    session.add(
+        OutboxMessage(
+            key=key,
+            channel=channel,
+            chat_id=chat_id,
+            person_id=person_id,
+            locale=locale,
+            items=to_json(items),
+            next_attempt_at=not_before or dt.datetime.now(dt.UTC),
+        )
+    )
+    return True
+
+
+async def private_chats(session: AsyncSession, person_id: int) -> list[Identity]:
+    """The chat accounts a person uses, most recently used first."""
+    rows = await session.execute(
+        select(Identity)
+        .where(Identity.person_id == person_id, Identity.active.is_(True))
+        .order_by(Identity.last_seen_at.desc())
+    )
+    return list(rows.scalars())
+
+
+async def notify_person(session: AsyncSession, person_id: int, key: str, items: list[Item]) -> bool:
+    """To the chat the person used last (one notice per person, not one per account)."""
+    chats = await private_chats(session, person_id)
+    if not chats:
+        log.info("person %s has no chat account yet; notice %s not deliverable", person_id, key)
+        return False
+    ident = chats[0]
+    return await enqueue(
+        session,
+        key=f"{key}:p{person_id}",
+        channel=ident.channel,
+        chat_id=ident.chat_id,
+        items=items,
+        person_id=person_id,
+    )
+
+
+async def notify_project_groups(session: AsyncSession, project_id: int, key: str, items: list[Item]) -> int:
+    bindings = (
+        (
+            await session.execute(
+                select(ChatBinding).where(ChatBinding.project_id == project_id, ChatBinding.active.is_(True))
+            )
+        )
+        .scalars()
+        .all()
+    )
+    added = 0
+    for b in bindings:
+        added += await enqueue(session, key=f"{key}:g{b.id}", channel=b.channel, chat_id=b.chat_id, items=items)
+    return added
+
+
+# --- dispatcher side --------------------------------------------------------------------------------------
+
+
+async def due(session: AsyncSession, now: dt.datetime, limit: int) -> Sequence[OutboxMessage]:
+    rows = await session.execute(
+        select(OutboxMessage)
+        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    return rows.scalars().all()
+
+
+async def claim(session: AsyncSession, message_id: int, now: dt.datetime, lease: dt.timedelta) -> bool:
+    """Atomically take a pending row; a second dispatcher (or a second tick) gets False.
+
+    The lease: a row left 'sending' by a crash is taken again once the lease has run out.
+    """
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+        .values(status="sending", next_attempt_at=now + lease, attempts=OutboxMessage.attempts + 1)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+async def release_expired(session: AsyncSession, now: dt.datetime) -> int:
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == "sending", OutboxMessage.next_attempt_at <= now)
+        .values(status="pending")
+    )
+    return int(getattr(result, "rowcount", 0))
+
+
+async def mark_sent(session: AsyncSession, message_id: int, now: dt.datetime, ids: list[str]) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(status="sent", sent_at=now, message_ids=ids, last_error=None)
+    )
+
+
+async def mark_retry(session: AsyncSession, message_id: int, at: dt.datetime, error: str) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(status="pending", next_attempt_at=at, last_error=error[:500])
+    )
+
+
+async def mark_failed(session: AsyncSession, message_id: int, error: str) -> None:
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == message_id).values(status="failed", last_error=error[:500])
+    )
+
+
+async def deactivate_chat(session: AsyncSession, channel: str, chat_id: str) -> None:
+    """The platform says the bot may no longer write there (blocked, kicked)."""
+    await session.execute(
+        update(Identity).where(Identity.channel == channel, Identity.chat_id == chat_id).values(active=False)
+    )
+    await session.execute(
+        update(ChatBinding).where(ChatBinding.channel == channel, ChatBinding.chat_id == chat_id).values(active=False)
+    )
+
+
+async def recipient_locale(session: AsyncSession, person_id: int | None) -> str | None:
+    if person_id is None:
+        return None
+    return (await session.execute(select(Person.locale).where(Person.id == person_id))).scalar_one_or_none()
+
+
+async def card_message(session: AsyncSession, channel: str, chat_id: str, card_key: str) -> str | None:
+    return (
+        await session.execute(
+            select(CardMessage.message_id).where(
+                CardMessage.channel == channel, CardMessage.chat_id == chat_id, CardMessage.card_key == card_key
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def remember_card(session: AsyncSession, channel: str, chat_id: str, card_key: str, message_id: str) -> None:
+    row = await session.get(CardMessage, (channel, chat_id, card_key))
+    if row is None:
+        session.add(CardMessage(channel=channel, chat_id=chat_id, card_key=card_key, message_id=message_id))
+    else:
+        row.message_id = message_id
+
+
+async def remember_offers(
+    session: AsyncSession, channel: str, chat_id: str, offers: list[Any], now: dt.datetime
+) -> None:
+    row = await session.get(ChatOffer, (channel, chat_id))
+    if row is None:
+        session.add(ChatOffer(channel=channel, chat_id=chat_id, options=offers, updated_at=now))
+    else:
+        row.options = offers
+        row.updated_at = now
+
+
+async def offers_for(session: AsyncSession, channel: str, chat_id: str) -> list[tuple[str, str]]:
+    row = await session.get(ChatOffer, (channel, chat_id))
+    return [(v, label) for v, label in row.options] if row else []
+
+
+async def record_progress(session: AsyncSession, message_id: int, ids: list[str]) -> None:
+    await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(message_ids=ids))
+
+
+async def pending_count(session: AsyncSession) -> int:
+    from sqlalchemy import func
+
+    return int(
+        (
+            await session.execute(
+                select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status.in_(("pending", "sending")))
+            )
+        ).scalar_one()
+    )
