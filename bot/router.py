@@ -4,6 +4,8 @@ handler, save the state, and write the replies to the outbox. Either all of it c
 from __future__ import annotations
 
 import asyncio
+import copy
+import copy
 import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
@@ -154,7 +156,7 @@ class Router:
                     locale,
                     services,
                     conv.flow,
-                    dict(conv.data),
+                    copy.deepcopy(conv.data),  # handlers mutate it; the row must see a change
                     now.astimezone(self.config.tz).date(),
                     self.config.calendar,
                     self.config.deadline_days,

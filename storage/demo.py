@@ -16,7 +16,7 @@ class DemoResult:
     invites: list[tuple[str, str]]  # (what, code)
 
 
-async def seed(session: AsyncSession, now: dt.datetime | None = None) -> DemoResult:
+async def seed(session: AsyncSession, now: dt.datetime | None = None, channel: str = "webchat") -> DemoResult:
     now = now or dt.datetime.now(dt.UTC)
     today = now.date()
     await admin.add_org(session, "insurer", "宣城安责险共保体", "安徽省宣城市")
@@ -95,9 +95,9 @@ async def seed(session: AsyncSession, now: dt.datetime | None = None) -> DemoRes
         for project, role in roles:
             await admin.grant(session, person=str(person.id), project=project, role=role)
     await admin.bind_chat(
-        session, channel="webchat", chat_id="g-XC-P001", project="XC-P001", title="锦城花园二期项目群"
+        session, channel=channel, chat_id="g-XC-P001", project="XC-P001", title="锦城花园二期项目群"
     )
-    await admin.bind_chat(session, channel="webchat", chat_id="g-XC-P002", project="XC-P002", title="宛陵湖管廊项目群")
+    await admin.bind_chat(session, channel=channel, chat_id="g-XC-P002", project="XC-P002", title="宛陵湖管廊项目群")
 
     worker = await admin.add_person(session, name="张班长", org="宣城建工集团有限公司")
     invites = []

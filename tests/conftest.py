@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import time_machine
+
+from bot.app import App
+from bot.channels.memory import MemoryChannel
+from bot.config import Settings
+from bot.render import RICH, TEXT_ONLY
+from storage import demo
+from storage.db import make_engine, migrate, sessions
+from tests.harness import CHANNEL, Harness
+
+# A Tuesday in the Chinese working week; tests move the clock explicitly, they never sleep.
+START = dt.datetime(2026, 11, 17, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+PG_URL = os.environ.get("ANZEBOT_TEST_POSTGRES_URL")
+
+
+@pytest.fixture
+def clock() -> Iterator[time_machine.Coordinates]:
+    with time_machine.travel(START, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrated once per session; each test copies the file (a real SQLite database per test)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+
+    async def build() -> None:
+        engine = make_engine(f"sqlite+aiosqlite:///{path}")
+        await migrate(engine)
+        await engine.dispose()
+
+    asyncio.run(build())
+    return path
+
+
+async def _pg_database() -> str:
+    """A fresh PostgreSQL schema-less database per test, when ANZEBOT_TEST_POSTGRES_URL is set."""
+    import asyncpg  # noqa: PLC0415
+
+    assert PG_URL is not None
+    name = f"anzebot_t_{uuid.uuid4().hex[:10]}"
+    base = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(base)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    return PG_URL.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, template_db: Path) -> str:
+    if PG_URL:
+        return asyncio.run(_pg_database())
+    target = tmp_path / "anzebot.db"
+    shutil.copy(template_db, target)
+    return f"sqlite+aiosqlite:///{target}"
+
+
+def settings_for(db_url: str, tmp_path: Path, **overrides: object) -> Settings:
+    return Settings(database_url=db_url, media_dir=tmp_path / "media", webchat=False, _env_file=None,  # type: ignore[call-arg]
+                    **overrides)
+
+
+async def make_harness(db_url: str, tmp_path: Path, caps: object, seed: bool = True) -> Harness:
+    channel = MemoryChannel(CHANNEL, caps)  # type: ignore[arg-type]
+    app = App(settings_for(db_url, tmp_path), channels={CHANNEL: channel})
+    await app.prepare()
+    if seed:
+        async with app.sessions() as s, s.begin():
+            await demo.seed(s, channel=CHANNEL)
+    return Harness(app, channel)
+
+
+@pytest.fixture(params=["rich", "text"])
+async def h(request: pytest.FixtureRequest, db_url: str, tmp_path: Path, clock: object) -> AsyncIterator[Harness]:
+    """The demo world on a rich (buttons, edits) and a text-only channel profile."""
+    harness = await make_harness(db_url, tmp_path, RICH if request.param == "rich" else TEXT_ONLY)
+    yield harness
+    await harness.app.engine.dispose()
+
+
+@pytest.fixture
+async def rich(db_url: str, tmp_path: Path, clock: object) -> AsyncIterator[Harness]:
+    harness = await make_harness(db_url, tmp_path, RICH)
+    yield harness
+    await harness.app.engine.dispose()
+
+
+@pytest.fixture
+async def session_factory(db_url: str):  # type: ignore[no-untyped-def]
+    engine = make_engine(db_url)
+    await migrate(engine)
+    yield sessions(engine)
+    await engine.dispose()
