@@ -47,6 +47,7 @@ class Group:
     name: Localized
     major: tuple[MajorHazard, ...]
     checks: tuple[CheckItem, ...]
+    keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,12 +71,15 @@ class Taxonomy:
         return g.checks[index]
 
     def guess_group(self, text: str) -> Group | None:
-        """The group whose name (or table name) appears in free text, for the photo-with-caption quick path."""
+        """The group whose words appear most often in free text (photo-with-caption quick path); None if none do."""
+        lowered = text.lower()
+        best, hits = None, 0
         for g in self.groups:
-            names = [g.name.zh, g.name.en.lower(), *{c.table for c in g.checks}]
-            if any(n and n in text for n in names):
-                return g
-        return None
+            words = {g.name.zh, g.name.en.lower(), *g.keywords, *(c.table for c in g.checks)}
+            n = sum(1 for w in words if w and w in lowered)
+            if n > hits:
+                best, hits = g, n
+        return best
 
 
 @cache
@@ -88,6 +92,12 @@ def taxonomy() -> Taxonomy:
         cats = set(g["major_categories"])
         checks = tuple(CheckItem(i, c["section"], c["table"], c["item"]) for i, c in enumerate(g["check_items"]))
         groups.append(
-            Group(g["id"], Localized(g["zh"], g["en"]), tuple(m for m in majors if m.category in cats), checks)
+            Group(
+                g["id"],
+                Localized(g["zh"], g["en"]),
+                tuple(m for m in majors if m.category in cats),
+                checks,
+                tuple(g.get("keywords", ())),
+            )
         )
     return Taxonomy(tuple(groups))

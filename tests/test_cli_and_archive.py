@@ -1,0 +1,104 @@
+"""The operator's CLI against a real database file, and the audit chain's tamper detection."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "cli.db"
+    monkeypatch.setenv("ANZEBOT_DATABASE_URL", f"sqlite+aiosqlite:///{path}")
+    monkeypatch.setenv("ANZEBOT_MEDIA_DIR", str(tmp_path / "media"))
+    monkeypatch.chdir(tmp_path)  # no stray .env from the working copy
+    return path
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_operator_sets_up_a_project_and_issues_invites(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["db", "upgrade"], capsys)[0] == 0
+    assert run(["org", "add", "--kind", "insurer", "--name", "某财险宣城支公司"], capsys)[0] == 0
+    assert run(["org", "add", "--kind", "construction", "--name", "某建工"], capsys)[0] == 0
+    code, out, _ = run(["project", "add", "--code", "P1", "--name", "一号工地", "--unit", "某建工",
+                        "--dangerous-works", "深基坑工程, 高大模板工程"], capsys)
+    assert code == 0 and "P1" in out
+    assert run(["policy", "add", "--number", "POL-1", "--project", "P1", "--insurer", "某财险宣城支公司",
+                "--premium", "120000", "--start", "2026-01-01", "--end", "2027-06-30"], capsys)[0] == 0
+    assert run(["person", "add", "--name", "陈经理", "--org", "某建工"], capsys)[0] == 0
+    code, out, _ = run(["invite", "--project", "P1", "--person", "陈经理", "--role", "project_manager", "--json"], capsys)
+    assert code == 0
+    invite = json.loads(out)
+    assert len(invite["code"]) == 8 and invite["role"] == "project_manager" and invite["kind"] == "person"
+    code, out, _ = run(["invite", "--project", "P1"], capsys)
+    assert code == 0 and len(out.strip()) == 8
+    with sqlite3.connect(db) as conn:
+        works = conn.execute("select dangerous_works from projects").fetchone()[0]
+        assert json.loads(works) == ["深基坑工程", "高大模板工程"]
+        # Codes are kept only as hashes.
+        assert conn.execute("select count(*) from invites where code_hash = ?", (invite["code"],)).fetchone()[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["org", "add", "--kind", "bank", "--name", "X"], "kind must be one of"),
+        (["project", "add", "--code", "P9", "--name", "x", "--unit", "nobody"], "no organisation"),
+        (["policy", "add", "--number", "N", "--project", "P9", "--insurer", "x", "--premium", "1",
+          "--start", "2026-02-01", "--end", "2026-01-01"], "must end after it starts"),
+        (["invite", "--project", "nope"], "no project"),
+        (["person", "add", "--name", "A", "--org", "missing"], "no organisation"),
+    ],
+)
+def test_errors_are_one_clear_line_and_exit_non_zero(db: Path, capsys: pytest.CaptureFixture[str], args: list[str],
+                                                     message: str) -> None:
+    code, _, err = run(args, capsys)
+    assert code == 1
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_role_cannot_be_given_to_the_wrong_kind_of_unit(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(["org", "add", "--kind", "insurer", "--name", "保险"], capsys)
+    run(["project", "add", "--code", "P1", "--name", "x"], capsys)
+    run(["person", "add", "--name", "周保险", "--org", "保险"], capsys)
+    code, _, err = run(["invite", "--project", "P1", "--person", "周保险", "--role", "expert"], capsys)
+    assert code == 1 and "cannot hold the role expert" in err
+
+
+def test_archive_verify_passes_then_names_the_edited_row(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["demo", "--no-run"], capsys)[0] == 0
+    code, out, _ = run(["archive", "verify"], capsys)
+    assert code == 0 and "intact" in out
+    events = int(out.split(":")[1].split()[0])
+    assert events > 20
+    with sqlite3.connect(db) as conn:  # a manual edit of one audit row
+        conn.execute("update audit_events set data = replace(data, '}', ',\"x\":1}') where id = 12")
+        assert conn.total_changes == 1
+    code, out, _ = run(["archive", "verify"], capsys)
+    assert code == 1 and "event 12" in out and "11 events before it are intact" in out
+
+
+def test_archive_verify_notices_a_deleted_last_row(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(["demo", "--no-run"], capsys)
+    with sqlite3.connect(db) as conn:
+        last = conn.execute("select max(id) from audit_events").fetchone()[0]
+        conn.execute("delete from audit_events where id = ?", (last,))
+    code, out, _ = run(["archive", "verify"], capsys)
+    assert code == 1 and f"event {last}" in out
+
+
+def test_demo_seeds_once(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["demo", "--no-run"], capsys)
+    assert code == 0 and "invite codes" in out
+    code, out, _ = run(["demo", "--no-run"], capsys)
+    assert code == 0 and "already has data" in out
