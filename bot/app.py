@@ -25,7 +25,7 @@ from bot.outbox import Dispatcher
 from bot.router import Router, RouterConfig
 from scheduler import clock as scheduler_clock
 from storage import admin, outbox_store
-from storage.db import make_engine, migrate, sessions
+from storage.db import make_engine, migrate, readonly_sessions, sessions
 from storage.media import MediaStore
 from storage.models import ChatBinding, MediaFile, Membership, Project
 
@@ -45,6 +45,7 @@ class App:
         self.tz = ZoneInfo(settings.timezone)
         self.engine = make_engine(settings.database_url)
         self.sessions = sessions(self.engine)
+        self.readonly = readonly_sessions(self.engine)
         self.media = MediaStore(settings.media_dir, settings.media_max_bytes, self.tz)
         self.channels: dict[str, Channel] = dict(channels or {})
         self.webchat: WebChat | None = None
@@ -56,7 +57,9 @@ class App:
                 "web chat is off: %s is not loopback and ANZEBOT_WEBCHAT_PASSWORD is not set", settings.http_host
             )
         default_locale = normalise_locale(settings.default_locale)
-        self.dispatcher = Dispatcher(self.sessions, self.channels, self.media, default_locale, clock=clock)
+        self.dispatcher = Dispatcher(
+            self.sessions, self.channels, self.media, default_locale, clock=clock, readonly=self.readonly
+        )
         self.router = Router(
             self.sessions,
             self.channels,
@@ -71,6 +74,7 @@ class App:
             ),
             on_enqueued=self.dispatcher.kick,
             clock=clock,
+            readonly=self.readonly,
         )
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -98,14 +102,14 @@ class App:
 
     async def _healthz(self, request: web.Request) -> web.Response:
         try:
-            async with self.sessions() as s:
+            async with self.readonly() as s:
                 await s.execute(text("SELECT 1"))
         except Exception:
             return web.json_response({"ok": False}, status=503)
         return web.json_response({"ok": True})
 
     async def _metrics(self, request: web.Request) -> web.Response:
-        async with self.sessions() as s:
+        async with self.readonly() as s:
             pending = await outbox_store.pending_count(s)
         st = self.dispatcher.stats
         lines = [
@@ -127,7 +131,7 @@ class App:
         return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
     async def _people(self) -> list[dict[str, Any]]:
-        async with self.sessions() as s:
+        async with self.readonly() as s:
             rows = await admin.people(s)
             groups = (
                 await s.execute(
@@ -162,7 +166,7 @@ class App:
             await admin.link_account(s, "webchat", user_id, user_id, person_id, self.clock())
 
     async def _media_info(self, sha: str) -> tuple[Path, str] | None:
-        async with self.sessions() as s:
+        async with self.readonly() as s:
             row = await s.get(MediaFile, sha)
         return (self.media.path(sha), row.mime) if row else None
 

@@ -69,8 +69,10 @@ class Dispatcher:
         *,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         throttles: Mapping[str, Throttle] | None = None,
+        readonly: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self.sessions = sessions
+        self.readonly = readonly or sessions
         self.channels = channels
         self.media = media
         self.default_locale = default_locale
@@ -164,7 +166,7 @@ class Dispatcher:
 
     async def _send_part(self, channel: Channel, row: OutboxMessage, part: Rendered) -> str:
         if part.card_key and channel.capabilities.edit:
-            async with self.sessions() as s:
+            async with self.readonly() as s:
                 earlier = await outbox_store.card_message(s, row.channel, row.chat_id, part.card_key)
             if earlier and await channel.edit(row.chat_id, earlier, part):
                 return earlier

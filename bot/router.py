@@ -52,8 +52,10 @@ class Router:
         config: RouterConfig,
         on_enqueued: Callable[[], None] = lambda: None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        readonly: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self.sessions = sessions
+        self.readonly = readonly or sessions
         self.channels = channels
         self.media = media
         self.config = config
@@ -118,7 +120,7 @@ class Router:
         )
 
     async def _handle(self, inc: Incoming) -> None:
-        async with self.sessions() as s:
+        async with self.readonly() as s:
             if await self._seen(s, inc):
                 self.duplicates += 1
                 return

@@ -24,10 +24,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def _begin_immediate(conn: Connection) -> None:
-    # Take SQLite's write lock at BEGIN: a deferred transaction that read first and writes later fails with
-    # SQLITE_BUSY when another writer committed in between; immediate ones wait their turn (busy_timeout).
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+def _begin(conn: Connection) -> None:
+    # Writers take SQLite's write lock at BEGIN: a deferred transaction that read first and writes later fails
+    # with SQLITE_BUSY when another writer committed in between; immediate ones wait their turn (busy_timeout).
+    # Read-only sessions (`readonly`) begin deferred, so readers never queue behind writers (WAL).
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("readonly") else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -37,13 +38,19 @@ def make_engine(url: str) -> AsyncEngine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "begin", _begin_immediate)
+        event.listen(engine.sync_engine, "begin", _begin)
         return engine
     return create_async_engine(url, pool_pre_ping=True)
 
 
 def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for work that may write (one serialised transaction on SQLite)."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def readonly_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that only read: they never wait for, nor block, a writer."""
+    return async_sessionmaker(engine.execution_options(readonly=True), expire_on_commit=False)
 
 
 def alembic_config() -> Config:

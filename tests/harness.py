@@ -50,7 +50,7 @@ class Harness:
         self._ids = itertools.count(1)
 
     async def person_id(self, name: str) -> int:
-        async with self.app.sessions() as s:
+        async with self.app.readonly() as s:
             return (await s.execute(select(Person.id).where(Person.name == name))).scalar_one()
 
     async def login(self, name: str, user: str | None = None) -> str:

@@ -55,7 +55,7 @@ async def test_level3_lifecycle(h: Harness) -> None:
     notice = h.inbox(manager)
     assert any("整改通知" in m.text and number in m.text for m in notice), texts(notice)
 
-    async with h.app.sessions() as s:
+    async with h.app.readonly() as s:
         hazard = (await s.execute(select(Hazard).where(Hazard.number == number))).scalar_one()
         assert hazard.level == 3 and hazard.status == Status.RECTIFYING
         assert hazard.basis.startswith("JGJ 59-2011")
@@ -91,7 +91,7 @@ async def test_level3_lifecycle(h: Harness) -> None:
     for fragment in ("上报", "提交整改", "复查通过", "已关闭"):
         assert fragment in out, (fragment, out)
 
-    async with h.app.sessions() as s:
+    async with h.app.readonly() as s:
         hazard = (await s.execute(select(Hazard).where(Hazard.number == number))).scalar_one()
         assert hazard.status == Status.CLOSED and hazard.closed_at is not None
         rect = (await s.execute(select(Rectification))).scalar_one()
