@@ -9,7 +9,7 @@ from bot.ports import ServiceError
 REASONS: dict[str, str] = {
     "access_denied": N_("You do not have permission to do that in this project."),
     "not_found": N_("I could not find that. Check the number and try again."),
-    "conflict": N_("Someone else has already acted on this; it is now: {status}."),
+    "conflict": N_("This has already been handled; it is now: {status}."),
     "unknown": N_("That invite code is not valid. Check it and send it again."),
     "used": N_("That invite code has already been used. Ask your administrator for a new one."),
     "expired": N_("That invite code has expired. Ask your administrator for a new one."),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +48,9 @@ class Harness:
     _ids: Any = None
 
     def __post_init__(self) -> None:
+        # Platform message ids are unique per chat service; a new harness on the same database is a new process.
         self._ids = itertools.count(1)
+        self._run = uuid.uuid4().hex[:6]
 
     async def person_id(self, name: str) -> int:
         async with self.app.readonly() as s:
@@ -69,7 +72,7 @@ class Harness:
                  locale: str | None = None) -> Incoming:
         chat_id = chat or user
         kind = ChatKind.GROUP if chat_id.startswith("g-") else ChatKind.PRIVATE
-        return Incoming(CHANNEL, chat_id, kind, user, message_id or f"m{next(self._ids)}", payload, locale)
+        return Incoming(CHANNEL, chat_id, kind, user, message_id or f"m{self._run}-{next(self._ids)}", payload, locale)
 
     async def _send(self, user: str, payload: Payload, chat: str | None, **kw: Any) -> list[Sent]:
         chat_id = chat or user
