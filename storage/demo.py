@@ -94,9 +94,7 @@ async def seed(session: AsyncSession, now: dt.datetime | None = None, channel: s
         person = await admin.add_person(session, name=name, org=org, speciality=speciality, locale=locale)
         for project, role in roles:
             await admin.grant(session, person=str(person.id), project=project, role=role)
-    await admin.bind_chat(
-        session, channel=channel, chat_id="g-XC-P001", project="XC-P001", title="锦城花园二期项目群"
-    )
+    await admin.bind_chat(session, channel=channel, chat_id="g-XC-P001", project="XC-P001", title="锦城花园二期项目群")
     await admin.bind_chat(session, channel=channel, chat_id="g-XC-P002", project="XC-P002", title="宛陵湖管廊项目群")
 
     worker = await admin.add_person(session, name="张班长", org="宣城建工集团有限公司")

@@ -67,8 +67,13 @@ def db_url(tmp_path: Path, template_db: Path) -> str:
 
 
 def settings_for(db_url: str, tmp_path: Path, **overrides: object) -> Settings:
-    return Settings(database_url=db_url, media_dir=tmp_path / "media", webchat=False, _env_file=None,  # type: ignore[call-arg]
-                    **overrides)
+    return Settings(
+        database_url=db_url,
+        media_dir=tmp_path / "media",
+        webchat=False,
+        _env_file=None,  # type: ignore[call-arg]
+        **overrides,
+    )
 
 
 async def make_harness(db_url: str, tmp_path: Path, caps: object, seed: bool = True) -> Harness:

@@ -21,7 +21,9 @@ from storage.models import Person
 CHANNEL = "test"
 
 
-def jpeg(color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (64, 48), exif_time: str | None = None) -> bytes:
+def jpeg(
+    color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (64, 48), exif_time: str | None = None
+) -> bytes:
     img = Image.new("RGB", size, color)
     buf = io.BytesIO()
     if exif_time:
@@ -68,8 +70,14 @@ class Harness:
         await self.app.router.handle(inc)
         await self.app.dispatcher.drain()
 
-    def incoming(self, user: str, payload: Payload, chat: str | None = None, message_id: str | None = None,
-                 locale: str | None = None) -> Incoming:
+    def incoming(
+        self,
+        user: str,
+        payload: Payload,
+        chat: str | None = None,
+        message_id: str | None = None,
+        locale: str | None = None,
+    ) -> Incoming:
         chat_id = chat or user
         kind = ChatKind.GROUP if chat_id.startswith("g-") else ChatKind.PRIVATE
         return Incoming(CHANNEL, chat_id, kind, user, message_id or f"m{self._run}-{next(self._ids)}", payload, locale)
@@ -86,8 +94,9 @@ class Harness:
     async def press(self, user: str, value: str, chat: str | None = None, **kw: Any) -> list[Sent]:
         return await self._send(user, Choice(value), chat, **kw)
 
-    async def photo(self, user: str, data: bytes | None = None, caption: str | None = None, chat: str | None = None,
-                    **kw: Any) -> list[Sent]:
+    async def photo(
+        self, user: str, data: bytes | None = None, caption: str | None = None, chat: str | None = None, **kw: Any
+    ) -> list[Sent]:
         data = data if data is not None else unique_jpeg()
         ref = self.channel.upload(data)
         return await self._send(user, Media(ref, "photo", caption, len(data)), chat, **kw)

@@ -82,16 +82,28 @@ async def build_world(session_factory: async_sessionmaker[AsyncSession], tmp_pat
         await admin.grant(s, person=str(pm_b.id), project="B", role="project_manager")
         photo = (await media.store(s, jpeg())).sha256
         ids["photo"] = photo
-        for code, expert_id, pm_id in (("A", ids["people"][Role.EXPERT], ids["people"][Role.PROJECT_MANAGER]),
-                                       ("B", expert_b.id, pm_b.id)):
+        for code, expert_id, pm_id in (
+            ("A", ids["people"][Role.EXPERT], ids["people"][Role.PROJECT_MANAGER]),
+            ("B", expert_b.id, pm_b.id),
+        ):
             svc = services(s)
             expert = await person_info(s, expert_id)
             pm = await person_info(s, pm_id)
             project_id = (await admin._project(s, code)).id
             for level in (Level.THREE, Level.TWO, Level.THREE):
-                h = await svc.report_hazard(expert, HazardDraft(
-                    project_id=project_id, group_id="scaffold", description="连墙件缺失", location="3#楼",
-                    suggestion="整改", deadline=dt.date(2026, 11, 30), level=level, photos=[photo]))
+                h = await svc.report_hazard(
+                    expert,
+                    HazardDraft(
+                        project_id=project_id,
+                        group_id="scaffold",
+                        description="连墙件缺失",
+                        location="3#楼",
+                        suggestion="整改",
+                        deadline=dt.date(2026, 11, 30),
+                        level=level,
+                        photos=[photo],
+                    ),
+                )
                 ids.setdefault(code, []).append(h.id)
             for hazard_id in ids[code][:2]:
                 await svc.submit_rectification(pm, hazard_id, [photo], "已整改")
@@ -101,8 +113,12 @@ async def build_world(session_factory: async_sessionmaker[AsyncSession], tmp_pat
     return ids
 
 
-async def attempt(factory: async_sessionmaker[AsyncSession], role: Role, world: dict[str, Any],
-                  fn: Callable[[SqlServices, Any], Awaitable[Any]]) -> bool:
+async def attempt(
+    factory: async_sessionmaker[AsyncSession],
+    role: Role,
+    world: dict[str, Any],
+    fn: Callable[[SqlServices, Any], Awaitable[Any]],
+) -> bool:
     """True when allowed, False on AccessDenied; the change is rolled back either way."""
     async with factory() as s:
         tx = await s.begin()
@@ -117,9 +133,16 @@ async def attempt(factory: async_sessionmaker[AsyncSession], role: Role, world: 
 
 
 def draft(world: dict[str, Any], project: str) -> HazardDraft:
-    return HazardDraft(project_id=world[f"{project}-project"], group_id="height", description="临边无防护",
-                       location="5层", suggestion="设置防护栏杆", deadline=dt.date(2026, 11, 30), level=Level.FOUR,
-                       photos=[world["photo"]])
+    return HazardDraft(
+        project_id=world[f"{project}-project"],
+        group_id="height",
+        description="临边无防护",
+        location="5层",
+        suggestion="设置防护栏杆",
+        deadline=dt.date(2026, 11, 30),
+        level=Level.FOUR,
+        photos=[world["photo"]],
+    )
 
 
 ACTIONS: dict[str, tuple[Callable[[dict[str, Any], str], Callable[[SqlServices, Any], Awaitable[Any]]], set[Role]]] = {
@@ -128,27 +151,33 @@ ACTIONS: dict[str, tuple[Callable[[dict[str, Any], str], Callable[[SqlServices, 
     "history": (lambda w, p: lambda svc, me: svc.history(me, w[p][0]), set(Role)),
     "rectify": (lambda w, p: lambda svc, me: svc.submit_rectification(me, w[p][2], [w["photo"]], "done"), RECTIFIERS),
     # Level 3: the supervision unit re-inspects.
-    "review-level3": (lambda w, p: lambda svc, me: svc.review(me, w[f"{p}-rect"][0], True, None),
-                      {Role.SUPERVISION_ENGINEER}),
+    "review-level3": (
+        lambda w, p: lambda svc, me: svc.review(me, w[f"{p}-rect"][0], True, None),
+        {Role.SUPERVISION_ENGINEER},
+    ),
     # Level 2: the reporting expert re-inspects.
     "review-level2": (lambda w, p: lambda svc, me: svc.review(me, w[f"{p}-rect"][1], True, None), {Role.EXPERT}),
-    "bind": (lambda w, p: lambda svc, me: svc.bind_group(me, "test", f"g-{p}-{me.id}", w[f"{p}-group-code"], None),
-             BINDERS),
+    "bind": (
+        lambda w, p: lambda svc, me: svc.bind_group(me, "test", f"g-{p}-{me.id}", w[f"{p}-group-code"], None),
+        BINDERS,
+    ),
 }
 
 
 @pytest.mark.parametrize("project", ["A", "B"])
 @pytest.mark.parametrize("action", sorted(ACTIONS))
 @pytest.mark.parametrize("role", list(Role))
-async def test_matrix(session_factory: async_sessionmaker[AsyncSession], world: dict[str, Any], role: Role,
-                      action: str, project: str) -> None:
+async def test_matrix(
+    session_factory: async_sessionmaker[AsyncSession], world: dict[str, Any], role: Role, action: str, project: str
+) -> None:
     make, allowed_roles = ACTIONS[action]
     expected = project == "A" and role in allowed_roles
     assert await attempt(session_factory, role, world, make(world, project)) is expected
 
 
-async def test_open_hazards_list_only_own_projects(session_factory: async_sessionmaker[AsyncSession],
-                                                   world: dict[str, Any]) -> None:
+async def test_open_hazards_list_only_own_projects(
+    session_factory: async_sessionmaker[AsyncSession], world: dict[str, Any]
+) -> None:
     async with session_factory() as s:
         for role in Role:
             person = await person_info(s, world["people"][role])

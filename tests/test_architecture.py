@@ -6,11 +6,46 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-IO_MODULES = {"sqlalchemy", "aiohttp", "telegram", "wechatpy", "asyncio", "socket", "requests", "httpx", "aiosqlite",
-              "asyncpg", "storage", "scheduler", "handlers", "subprocess", "urllib", "http", "os", "shutil", "io",
-              "pathlib", "logging", "sqlite3", "bot.channels", "bot.app", "bot.router", "bot.outbox", "bot.config"}
-HANDLER_FORBIDDEN = {"telegram", "wechatpy", "aiohttp", "sqlalchemy", "storage", "bot.channels", "bot.app",
-                     "bot.router", "bot.outbox"}
+IO_MODULES = {
+    "sqlalchemy",
+    "aiohttp",
+    "telegram",
+    "wechatpy",
+    "asyncio",
+    "socket",
+    "requests",
+    "httpx",
+    "aiosqlite",
+    "asyncpg",
+    "storage",
+    "scheduler",
+    "handlers",
+    "subprocess",
+    "urllib",
+    "http",
+    "os",
+    "shutil",
+    "io",
+    "pathlib",
+    "logging",
+    "sqlite3",
+    "bot.channels",
+    "bot.app",
+    "bot.router",
+    "bot.outbox",
+    "bot.config",
+}
+HANDLER_FORBIDDEN = {
+    "telegram",
+    "wechatpy",
+    "aiohttp",
+    "sqlalchemy",
+    "storage",
+    "bot.channels",
+    "bot.app",
+    "bot.router",
+    "bot.outbox",
+}
 
 
 def imports(path: Path) -> set[str]:

@@ -30,13 +30,48 @@ def test_operator_sets_up_a_project_and_issues_invites(db: Path, capsys: pytest.
     assert run(["db", "upgrade"], capsys)[0] == 0
     assert run(["org", "add", "--kind", "insurer", "--name", "某财险宣城支公司"], capsys)[0] == 0
     assert run(["org", "add", "--kind", "construction", "--name", "某建工"], capsys)[0] == 0
-    code, out, _ = run(["project", "add", "--code", "P1", "--name", "一号工地", "--unit", "某建工",
-                        "--dangerous-works", "深基坑工程, 高大模板工程"], capsys)
+    code, out, _ = run(
+        [
+            "project",
+            "add",
+            "--code",
+            "P1",
+            "--name",
+            "一号工地",
+            "--unit",
+            "某建工",
+            "--dangerous-works",
+            "深基坑工程, 高大模板工程",
+        ],
+        capsys,
+    )
     assert code == 0 and "P1" in out
-    assert run(["policy", "add", "--number", "POL-1", "--project", "P1", "--insurer", "某财险宣城支公司",
-                "--premium", "120000", "--start", "2026-01-01", "--end", "2027-06-30"], capsys)[0] == 0
+    assert (
+        run(
+            [
+                "policy",
+                "add",
+                "--number",
+                "POL-1",
+                "--project",
+                "P1",
+                "--insurer",
+                "某财险宣城支公司",
+                "--premium",
+                "120000",
+                "--start",
+                "2026-01-01",
+                "--end",
+                "2027-06-30",
+            ],
+            capsys,
+        )[0]
+        == 0
+    )
     assert run(["person", "add", "--name", "陈经理", "--org", "某建工"], capsys)[0] == 0
-    code, out, _ = run(["invite", "--project", "P1", "--person", "陈经理", "--role", "project_manager", "--json"], capsys)
+    code, out, _ = run(
+        ["invite", "--project", "P1", "--person", "陈经理", "--role", "project_manager", "--json"], capsys
+    )
     assert code == 0
     invite = json.loads(out)
     assert len(invite["code"]) == 8 and invite["role"] == "project_manager" and invite["kind"] == "person"
@@ -54,14 +89,32 @@ def test_operator_sets_up_a_project_and_issues_invites(db: Path, capsys: pytest.
     [
         (["org", "add", "--kind", "bank", "--name", "X"], "kind must be one of"),
         (["project", "add", "--code", "P9", "--name", "x", "--unit", "nobody"], "no organisation"),
-        (["policy", "add", "--number", "N", "--project", "P9", "--insurer", "x", "--premium", "1",
-          "--start", "2026-02-01", "--end", "2026-01-01"], "must end after it starts"),
+        (
+            [
+                "policy",
+                "add",
+                "--number",
+                "N",
+                "--project",
+                "P9",
+                "--insurer",
+                "x",
+                "--premium",
+                "1",
+                "--start",
+                "2026-02-01",
+                "--end",
+                "2026-01-01",
+            ],
+            "must end after it starts",
+        ),
         (["invite", "--project", "nope"], "no project"),
         (["person", "add", "--name", "A", "--org", "missing"], "no organisation"),
     ],
 )
-def test_errors_are_one_clear_line_and_exit_non_zero(db: Path, capsys: pytest.CaptureFixture[str], args: list[str],
-                                                     message: str) -> None:
+def test_errors_are_one_clear_line_and_exit_non_zero(
+    db: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
     code, _, err = run(args, capsys)
     assert code == 1
     assert message in err and err.count("\n") == 1 and "Traceback" not in err

@@ -34,8 +34,9 @@ def test_groups_carry_jgj59_items_and_names_in_both_languages() -> None:
         ("🙂 🙂", None, None, None, "🙂 🙂"),
     ],
 )
-def test_caption_quick_path(caption: str, level: Level | None, group: str | None, location: str | None,
-                            description: str) -> None:
+def test_caption_quick_path(
+    caption: str, level: Level | None, group: str | None, location: str | None, description: str
+) -> None:
     facts = read_caption(caption, taxonomy())
     assert facts.level == level
     assert facts.group_id == group

@@ -35,7 +35,8 @@ async def report_major(h: Harness, expert: str) -> list:
 
 async def test_level1_stop_work_and_same_day_report(h: Harness) -> None:
     expert, manager, safety, insurer, authority, engineer = [
-        await h.login(n) for n in ("王建国", "陈经理", "刘安全", "周保险", "吴监管", "孙监理")]
+        await h.login(n) for n in ("王建国", "陈经理", "刘安全", "周保险", "吴监管", "孙监理")
+    ]
     r = await report_major(h, expert)
     out = texts(r)
     assert "XC-2026-000001" in out and "一级" in out and "第八条（一）" in out
@@ -54,8 +55,9 @@ async def test_level1_stop_work_and_same_day_report(h: Harness) -> None:
         assert hz.level == 1 and hz.stop_work and hz.major_id and hz.basis.startswith("建质规〔2024〕5号 第八条")
         assert hz.lec_d == 2400
         assert hz.deadline.isoformat() == "2026-11-18"
-        same_day = (await s.execute(select(AuditEvent).where(AuditEvent.action == "hazard.same_day_report"))
-                    ).scalar_one()
+        same_day = (
+            await s.execute(select(AuditEvent).where(AuditEvent.action == "hazard.same_day_report"))
+        ).scalar_one()
         assert same_day.at.date() == hz.created_at.date()
 
     # Level 1: the reporting expert re-inspects; the supervision engineer cannot.

@@ -22,8 +22,11 @@ async def report_level3(h: Harness, expert: str) -> str:
     r = await h.pick(expert, "脚手架", r)
     assert "重大事故隐患" in texts(r)
     r = await h.pick(expert, "均不符合", r)
-    r = await h.pick(expert, "连墙", r) if any("连墙" in label for m in r for _, label in m.message.offers) else \
-        await h.pick(expert, "架体与建筑结构拉结", r)
+    r = (
+        await h.pick(expert, "连墙", r)
+        if any("连墙" in label for m in r for _, label in m.message.offers)
+        else await h.pick(expert, "架体与建筑结构拉结", r)
+    )
     assert "描述" in texts(r)
     r = await h.say(expert, "3#楼外架连墙件缺失约 6 处")
     assert "位置" in texts(r)
@@ -99,6 +102,7 @@ async def test_level3_lifecycle(h: Harness) -> None:
         assert (await audit.verify(s)).ok
         actions = (await s.execute(select(AuditEvent.action).where(AuditEvent.object_type == "hazard"))).scalars().all()
         assert actions == ["hazard.reported", "hazard.rectification_submitted", "hazard.approved"]
-        unsent = (await s.execute(select(func.count()).select_from(OutboxMessage)
-                                  .where(OutboxMessage.status != "sent"))).scalar_one()
+        unsent = (
+            await s.execute(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != "sent"))
+        ).scalar_one()
         assert unsent == 0

@@ -12,8 +12,9 @@ from storage.models import ChatBinding, Identity, Invite, Membership
 from tests.harness import Harness, texts
 
 
-async def new_invite(h: Harness, person: str | None = None, role: str | None = None, project: str = "XC-P001",
-                     days: int = 7) -> str:
+async def new_invite(
+    h: Harness, person: str | None = None, role: str | None = None, project: str = "XC-P001", days: int = 7
+) -> str:
     pid = str(await h.person_id(person)) if person else None
     async with h.app.sessions() as s, s.begin():
         code, _ = await admin.invite(s, project=project, person=pid, role=role, days=days, now=h.app.clock())
@@ -51,8 +52,11 @@ async def test_an_account_cannot_become_someone_else(h: Harness) -> None:
     r = await h.say(manager, f"/start {code}")
     assert "已绑定其他对象" in texts(r)
     async with h.app.readonly() as s:
-        roles = (await s.execute(select(Membership.role).where(
-            Membership.person_id == await h.person_id("陈经理")))).scalars().all()
+        roles = (
+            (await s.execute(select(Membership.role).where(Membership.person_id == await h.person_id("陈经理"))))
+            .scalars()
+            .all()
+        )
         assert roles == ["project_manager"]
 
 

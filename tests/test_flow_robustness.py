@@ -16,8 +16,20 @@ from tests.conftest import make_harness
 from tests.harness import Harness, texts
 from tests.test_flow_lifecycle import report_level3
 
-REPORT_STEPS = ["project", "photos", "group", "major", "check", "description", "location", "level", "suggestion",
-                "deadline", "lec", "confirm"]
+REPORT_STEPS = [
+    "project",
+    "photos",
+    "group",
+    "major",
+    "check",
+    "description",
+    "location",
+    "level",
+    "suggestion",
+    "deadline",
+    "lec",
+    "confirm",
+]
 
 
 async def walk_report(h: Harness, user: str, until: str) -> list:
@@ -138,8 +150,11 @@ async def test_a_duplicate_update_is_processed_once(h: Harness) -> None:
     assert len(h.inbox(expert)) == 1
     assert h.app.router.duplicates == 2
     async with h.app.readonly() as s:
-        assert (await s.execute(select(func.count()).select_from(ProcessedUpdate)
-                                .where(ProcessedUpdate.update_key == "dup-1"))).scalar_one() == 1
+        assert (
+            await s.execute(
+                select(func.count()).select_from(ProcessedUpdate).where(ProcessedUpdate.update_key == "dup-1")
+            )
+        ).scalar_one() == 1
 
 
 async def test_a_stale_button_pressed_twice(rich: Harness) -> None:
@@ -185,7 +200,9 @@ async def test_two_people_submit_at_once_and_one_wins(rich: Harness) -> None:
         assert (await s.execute(select(func.count()).select_from(Rectification))).scalar_one() == 1
 
 
-async def test_a_failure_mid_transaction_leaves_nothing_half_written(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_failure_mid_transaction_leaves_nothing_half_written(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
     expert = await h.login("王建国")
     r = await walk_report(h, expert, "confirm")
 

@@ -19,7 +19,9 @@ def source_messages() -> set[str]:
     found: set[str] = set()
     for pkg in ("bot", "handlers", "storage", "scheduler"):
         for _file, _line, message, _comments, _ctx in extract_from_dir(
-            ROOT / pkg, method_map=[("**.py", "python")], keywords={"N_": None, "T": (1,)},
+            ROOT / pkg,
+            method_map=[("**.py", "python")],
+            keywords={"N_": None, "T": (1,)},
         ):
             if isinstance(message, tuple):
                 message = message[0]
@@ -68,7 +70,8 @@ def test_rendering_in_both_locales() -> None:
     assert catalog("en") is catalog("en")
 
 
-@pytest.mark.parametrize(("raw", "locale"), [("zh-hans", "zh_CN"), ("zh_TW", "zh_CN"), ("en-GB", "en"),
-                                              ("fr", "zh_CN"), (None, "zh_CN")])
+@pytest.mark.parametrize(
+    ("raw", "locale"), [("zh-hans", "zh_CN"), ("zh_TW", "zh_CN"), ("en-GB", "en"), ("fr", "zh_CN"), (None, "zh_CN")]
+)
 def test_locale_hints(raw: str | None, locale: str) -> None:
     assert normalise_locale(raw) == locale

@@ -7,11 +7,18 @@ from bot.render import RICH, TEXT_ONLY, Capabilities, match_offer, render, split
 
 
 def test_choices_are_buttons_on_rich_and_numbered_text_on_text_only() -> None:
-    items = [Choices(T("Which level is the hazard?"), (Option("f:level:1", T("Level 1 (major, stop work)")),
-                                                        Option("f:level:3", T("Level 3 (general)"))))]
+    items = [
+        Choices(
+            T("Which level is the hazard?"),
+            (Option("f:level:1", T("Level 1 (major, stop work)")), Option("f:level:3", T("Level 3 (general)"))),
+        )
+    ]
     rich = render(items, "zh_CN", RICH)
     assert len(rich) == 1 and rich[0].text == "隐患级别？"
-    assert [b for row in rich[0].buttons for b in row] == [("f:level:1", "一级（重大，停工）"), ("f:level:3", "三级（一般）")]
+    assert [b for row in rich[0].buttons for b in row] == [
+        ("f:level:1", "一级（重大，停工）"),
+        ("f:level:3", "三级（一般）"),
+    ]
     poor = render(items, "en", TEXT_ONLY)
     assert poor[0].buttons == ()
     assert "1. Level 1 (major, stop work)\n2. Level 3 (general)" in poor[0].text
@@ -46,9 +53,12 @@ def test_long_text_is_split_on_lines_and_never_exceeds_the_limit() -> None:
 
 
 def test_card_renders_fields_and_localized_values() -> None:
-    card = Card(T("Rectification notice"), ((T("Category"), Localized("脚手架", "Scaffolding")),
-                                            (T("Number"), "XC-2026-000001")),
-                (Option("rect:1", T("Submit rectification")),), key="hz1")
+    card = Card(
+        T("Rectification notice"),
+        ((T("Category"), Localized("脚手架", "Scaffolding")), (T("Number"), "XC-2026-000001")),
+        (Option("rect:1", T("Submit rectification")),),
+        key="hz1",
+    )
     zh = render([card], "zh_CN", RICH)[0]
     assert zh.text.splitlines() == ["【隐患整改通知单】", "类型：脚手架", "编号：XC-2026-000001"]
     assert zh.card_key == "hz1" and zh.buttons == ((("rect:1", "提交整改"),),)
@@ -61,8 +71,14 @@ def test_reply_items_survive_the_outbox_round_trip() -> None:
         Text(T("Commands:\n{lines}", lines=[T("/help – what I can do"), "plain"])),
         Choices(T("Choose your language"), (Option("lang:en", "English"),)),
         Photo("ab" * 32, T("Hazard photo")),
-        Card(T("Hazard {number}", number="X"), ((T("Category"), Localized("脚手架", "Scaffolding")),),
-             (Option("h:1", T("Details")),), photo="cd" * 32, key="hz1", footer=T("History:\n{lines}", lines=[])),
+        Card(
+            T("Hazard {number}", number="X"),
+            ((T("Category"), Localized("脚手架", "Scaffolding")),),
+            (Option("h:1", T("Details")),),
+            photo="cd" * 32,
+            key="hz1",
+            footer=T("History:\n{lines}", lines=[]),
+        ),
     ]
     assert from_json(to_json(items)) == items
     assert render(from_json(to_json(items)), "en", RICH) == render(items, "en", RICH)
