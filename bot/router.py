@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import copy
 import datetime as dt
 import logging
 from collections.abc import Callable, Mapping

@@ -46,7 +46,7 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 async def _pg_database() -> str:
     """A fresh PostgreSQL schema-less database per test, when ANZEBOT_TEST_POSTGRES_URL is set."""
-    import asyncpg  # noqa: PLC0415
+    import asyncpg
 
     assert PG_URL is not None
     name = f"anzebot_t_{uuid.uuid4().hex[:10]}"

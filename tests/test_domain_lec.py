@@ -6,7 +6,7 @@ from bot.domain.lec import score, tables
 
 
 @pytest.mark.parametrize(
-    ("l", "e", "c", "d", "rank", "band_zh"),
+    ("lik", "e", "c", "d", "rank", "band_zh"),
     [
         (10, 10, 100, 10000, 1, "极其危险，不能继续作业"),
         (6, 6, 40, 1440, 1, "极其危险，不能继续作业"),
@@ -20,9 +20,9 @@ from bot.domain.lec import score, tables
         (0.1, 0.5, 1, 0.05, 4, "稍有危险，可以接受"),
     ],
 )
-def test_lec_scores(l: float, e: float, c: float, d: float, rank: int, band_zh: str) -> None:
-    r = score(l, e, c)
-    assert r.D == d
+def test_lec_scores(lik: float, e: float, c: float, d: float, rank: int, band_zh: str) -> None:
+    r = score(lik, e, c)
+    assert d == r.D
     assert r.rank == rank
     assert r.band.zh == band_zh
 
