@@ -109,11 +109,11 @@ class Dispatcher:
 
     async def run_forever(self, stop: asyncio.Event, poll_seconds: float) -> None:
         while not stop.is_set():
+            self._wake.clear()  # before the pass: a kick that arrives during it is not lost
             try:
                 await self.run_once()
             except Exception:
                 log.exception("outbox pass failed")
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)
 

@@ -97,6 +97,11 @@ async def seed(session: AsyncSession, now: dt.datetime | None = None, channel: s
     await admin.bind_chat(session, channel=channel, chat_id="g-XC-P001", project="XC-P001", title="锦城花园二期项目群")
     await admin.bind_chat(session, channel=channel, chat_id="g-XC-P002", project="XC-P002", title="宛陵湖管廊项目群")
 
+    if channel == "webchat":
+        # The web chat's person picker stands for each demo person's own phone: notices reach them there.
+        for person, _org, _roles in await admin.people(session):
+            await admin.link_account(session, channel, f"p{person.id}", f"p{person.id}", person.id, now)
+
     worker = await admin.add_person(session, name="张班长", org="宣城建工集团有限公司")
     invites = []
     code, _ = await admin.invite(session, project="XC-P001", person=str(worker.id), role="worker", days=30, now=now)

@@ -54,10 +54,11 @@ def inspect_image(data: bytes, tz: ZoneInfo) -> ImageFacts:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as img:
+                img.verify()  # structure check; Pillow requires it straight after open
+            with Image.open(io.BytesIO(data)) as img:
                 fmt = img.format or ""
                 width, height = img.size
                 exif = img.getexif()
-                img.verify()
     except (
         UnidentifiedImageError,
         Image.DecompressionBombError,
@@ -65,6 +66,7 @@ def inspect_image(data: bytes, tz: ZoneInfo) -> ImageFacts:
         OSError,
         SyntaxError,
         ValueError,
+        RuntimeError,
     ) as exc:
         raise MediaRejected("not_image") from exc
     mime = MIME_BY_FORMAT.get(fmt)
