@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck unit bench clean locales
+.PHONY: run test lint typecheck unit postgres bench clean locales
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,11 +25,20 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-test: lint typecheck unit
+# The suite on SQLite, then again on PostgreSQL when its server binaries are on the machine (a throw-away
+# cluster on loopback; see scripts/with-postgres.sh).
+test: lint typecheck unit postgres
+
+postgres: $(STAMP)
+	@if command -v postgres >/dev/null 2>&1; then \
+		scripts/with-postgres.sh $(BIN)/python -m pytest -q -p no:cacheprovider; \
+	else \
+		echo "PostgreSQL server not found: only the SQLite pass ran"; \
+	fi
 
 bench: $(STAMP)
-	$(BIN)/python bench/outbox_throughput.py
-	$(BIN)/python bench/flow_latency.py
+	$(BIN)/python -m bench.outbox_throughput
+	$(BIN)/python -m bench.flow_latency
 
 # Re-extract the message catalogue and merge it into both locales (translators then fill the .po files).
 locales: $(STAMP)

@@ -140,17 +140,25 @@ class Dispatcher:
         parts = render(from_json(row.items), locale, channel.capabilities)
         ids: list[str] = list(row.message_ids or [])
         try:
-            for part in parts[len(ids) :]:
+            for index in range(len(ids), len(parts)):
+                part = parts[index]
                 ids.append(await self._send_part(channel, row, part))
                 self.stats.parts += 1
                 if throttle:
                     throttle.note(row.channel, row.chat_id, time.monotonic())
+                # Record each part as it goes (a retry must not repeat it); the last one closes the row.
                 async with self.sessions() as s, s.begin():
-                    await outbox_store.record_progress(s, row.id, ids)
                     if part.offers:
                         await outbox_store.remember_offers(s, row.channel, row.chat_id, list(part.offers), now)
                     if part.card_key:
                         await outbox_store.remember_card(s, row.channel, row.chat_id, part.card_key, ids[-1])
+                    if index == len(parts) - 1:
+                        await outbox_store.mark_sent(s, row.id, self.clock(), ids)
+                    else:
+                        await outbox_store.record_progress(s, row.id, ids)
+            if not parts:
+                async with self.sessions() as s, s.begin():
+                    await outbox_store.mark_sent(s, row.id, self.clock(), ids)
         except ChannelError as err:
             await self._failed(row, err)
             return 0
@@ -158,8 +166,6 @@ class Dispatcher:
             log.exception("sending outbox row %s failed", row.id)
             await self._failed(row, ChannelError(repr(err)))
             return 0
-        async with self.sessions() as s, s.begin():
-            await outbox_store.mark_sent(s, row.id, self.clock(), ids)
         self.stats.sent += 1
         self.stats.by_channel[row.channel] += 1
         return 1

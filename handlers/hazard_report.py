@@ -357,10 +357,11 @@ async def on_input(ctx: Context, payload: Payload) -> None:
             return
         await ask(ctx)
         return
-    if not await _accept(ctx, step, payload):
+    said = len(ctx.replies)
+    if not await _accept(ctx, step, payload) and len(ctx.replies) == said:
         if isinstance(payload, Choice) and not payload.value.startswith(f"f:{step}"):
             ctx.say(T("That button belongs to an earlier question."))
-        elif isinstance(payload, Choice):
+        else:
             ctx.say(T("Please pick one of the options."))
     await ask(ctx)
 

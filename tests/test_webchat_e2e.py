@@ -238,3 +238,12 @@ def test_a_webhook_without_its_secret_refuses_to_start(tmp_path: Path) -> None:
 
     with pytest.raises((ConfigError, ValueError)):
         Settings(telegram_token="1:x", telegram_webhook_url="https://example.org/telegram/webhook", _env_file=None)  # type: ignore[call-arg]
+
+
+async def test_message_ids_stay_unique_across_restarts() -> None:
+    from bot.channels.webchat import WebChat
+
+    first, second = WebChat(), WebChat()
+    a = await first.user_said("p1", "p1", "王建国", "/start")
+    b = await second.user_said("p1", "p1", "王建国", "/start")
+    assert a != b  # the second process must not look like a duplicate of the first

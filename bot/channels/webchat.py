@@ -68,6 +68,8 @@ class WebChat(MemoryChannel):
         self.log: list[LogEntry] = []
         self._seq = itertools.count(1)
         self._msg_ids = itertools.count(1)
+        # Update ids must stay unique across restarts: they are the de-duplication key of incoming messages.
+        self._run = secrets.token_hex(4)
 
     def _append(self, entry: LogEntry) -> None:
         self.log.append(entry)
@@ -92,7 +94,7 @@ class WebChat(MemoryChannel):
         return True
 
     async def user_said(self, chat_id: str, user: str, name: str, text: str, photo: str | None = None) -> str:
-        mid = f"u{next(self._msg_ids)}"
+        mid = f"u{self._run}-{next(self._msg_ids)}"
         self._append(LogEntry(next(self._seq), chat_id, name, Rendered(text, photo=photo), mid, user))
         await self._notify()
         return mid
