@@ -11,6 +11,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import hashlib
 import hmac
 import itertools
 import json
@@ -220,8 +221,9 @@ def routes(
         caption = str(form.get("caption") or "") or None
         ref = chat.upload(data)
         name = body.get("name") or body["user"]
+        # The bubble shows the photo once the router has stored it under this hash.
         mid = await chat.user_said(
-            body.get("chat") or body["user"], body["user"], name, ("🖼 " + (caption or field.filename or "")).strip()
+            body.get("chat") or body["user"], body["user"], name, caption or "", photo=hashlib.sha256(data).hexdigest()
         )
         _spawn(_incoming(body, Media(ref, "photo", caption, len(data), field.filename), mid))
         return web.json_response({"ok": True, "id": mid})
