@@ -30,6 +30,7 @@ __all__ = [
     "StoredMedia",
     "Text",
     "TextIn",
+    "Toast",
     "from_json",
     "parse_text",
     "to_json",
@@ -162,6 +163,14 @@ class Choices:
 
 
 @dataclass(frozen=True)
+class Toast:
+    """A short answer to a button press (refused, stale, already handled): a pop-up where the channel has one
+    (Telegram's answerCallbackQuery), an ordinary message elsewhere."""
+
+    msg: Msg
+
+
+@dataclass(frozen=True)
 class Photo:
     sha256: str
     caption: Msg | None = None
@@ -187,7 +196,7 @@ class Card:
     footer: Msg | None = None
 
 
-Item = Text | Choices | Photo | Document | Card
+Item = Text | Choices | Photo | Document | Card | Toast
 
 
 # --- (de)serialisation for the outbox ------------------------------------------------------------------
@@ -233,6 +242,8 @@ def to_json(items: list[Item]) -> list[dict[str, Any]]:
     for item in items:
         if isinstance(item, Text):
             out.append({"t": "text", "m": _label_json(item.msg)})
+        elif isinstance(item, Toast):
+            out.append({"t": "toast", "m": _label_json(item.msg)})
         elif isinstance(item, Choices):
             out.append({"t": "choices", "m": _label_json(item.prompt), "o": _options_json(item.options)})
         elif isinstance(item, Photo):
@@ -267,6 +278,8 @@ def from_json(data: list[dict[str, Any]]) -> list[Item]:
         t = d["t"]
         if t == "text":
             items.append(Text(_msg_from(d["m"])))
+        elif t == "toast":
+            items.append(Toast(_msg_from(d["m"])))
         elif t == "choices":
             items.append(Choices(_msg_from(d["m"]), _options_from(d["o"])))
         elif t == "photo":

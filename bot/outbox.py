@@ -8,14 +8,13 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.base import Channel, ChannelError
+from bot.channels.base import Channel, ChannelError, Pacing
 from bot.i18n import normalise_locale
 from bot.messages import from_json
 from bot.render import Rendered, render
@@ -42,21 +41,36 @@ class Stats:
     by_channel: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
-@dataclass
-class Throttle:
-    """Spacing between messages to one chat (platforms punish bursts: Telegram ~1/s per chat)."""
+class Pacer:
+    """Books a send time for each row so a burst to one chat or group is spread out instead of hitting the
+    platform's flood limits; a rate-limit answer pauses the whole channel until its retry_after."""
 
-    per_chat_seconds: float = 0.0
-    _last: dict[tuple[str, str], float] = field(default_factory=dict)
+    def __init__(self, pacing: Pacing) -> None:
+        self.pacing = pacing
+        self.next_free_chat: dict[str, dt.datetime] = {}
+        self.next_free_overall: dt.datetime | None = None
+        self.booked: dict[int, dt.datetime] = {}
 
-    def wait_for(self, channel: str, chat_id: str, now: float) -> float:
-        last = self._last.get((channel, chat_id))
-        if last is None or self.per_chat_seconds <= 0:
-            return 0.0
-        return max(0.0, last + self.per_chat_seconds - now)
+    def book(self, row_id: int, chat_id: str, now: dt.datetime) -> dt.datetime:
+        """When this row may go out (now or later); the slot is kept for the row."""
+        if row_id in self.booked:
+            return self.booked[row_id]
+        slot = max(now, self.next_free_chat.get(chat_id, now), self.next_free_overall or now)
+        self.next_free_chat[chat_id] = slot + dt.timedelta(seconds=self.pacing.gap(chat_id))
+        if self.pacing.overall_per_second:
+            self.next_free_overall = slot + dt.timedelta(seconds=1 / self.pacing.overall_per_second)
+        self.booked[row_id] = slot
+        if len(self.next_free_chat) > 50_000:  # forget chats that are free again
+            self.next_free_chat = {c: t for c, t in self.next_free_chat.items() if t > now}
+        return slot
 
-    def note(self, channel: str, chat_id: str, now: float) -> None:
-        self._last[(channel, chat_id)] = now
+    def done(self, row_id: int) -> None:
+        self.booked.pop(row_id, None)
+
+    def pause(self, until: dt.datetime) -> None:
+        self.next_free_overall = max(self.next_free_overall or until, until)
+        # Rows booked before the pause must not go out inside it.
+        self.booked = {row: max(slot, until) for row, slot in self.booked.items()}
 
 
 class Dispatcher:
@@ -68,7 +82,6 @@ class Dispatcher:
         default_locale: str,
         *,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-        throttles: Mapping[str, Throttle] | None = None,
         readonly: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self.sessions = sessions
@@ -77,7 +90,7 @@ class Dispatcher:
         self.media = media
         self.default_locale = default_locale
         self.clock = clock
-        self.throttles = dict(throttles or {})
+        self.pacers: dict[str, Pacer] = {}
         self.stats = Stats()
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -124,12 +137,12 @@ class Dispatcher:
             async with self.sessions() as s, s.begin():
                 await outbox_store.mark_retry(s, row.id, now + dt.timedelta(minutes=5), f"channel {row.channel} is off")
             return 0
-        throttle = self.throttles.get(row.channel)
-        if throttle:
-            wait = throttle.wait_for(row.channel, row.chat_id, time.monotonic())
-            if wait > 0:
+        pacer = self._pacer(row.channel, channel)
+        if pacer is not None:
+            slot = pacer.book(row.id, row.chat_id, now)
+            if slot > now:
                 async with self.sessions() as s, s.begin():
-                    await outbox_store.mark_retry(s, row.id, now + dt.timedelta(seconds=wait), row.last_error or "")
+                    await outbox_store.defer(s, row.id, slot)
                 return 0
         async with self.sessions() as s, s.begin():
             if not await outbox_store.claim(s, row.id, now, LEASE):
@@ -144,8 +157,6 @@ class Dispatcher:
                 part = parts[index]
                 ids.append(await self._send_part(channel, row, part))
                 self.stats.parts += 1
-                if throttle:
-                    throttle.note(row.channel, row.chat_id, time.monotonic())
                 # Record each part as it goes (a retry must not repeat it); the last one closes the row.
                 async with self.sessions() as s, s.begin():
                     if part.offers:
@@ -166,6 +177,9 @@ class Dispatcher:
             log.exception("sending outbox row %s failed", row.id)
             await self._failed(row, ChannelError(repr(err)))
             return 0
+        finally:
+            if pacer is not None:
+                pacer.done(row.id)
         self.stats.sent += 1
         self.stats.by_channel[row.channel] += 1
         return 1
@@ -182,13 +196,24 @@ class Dispatcher:
             media = await asyncio.to_thread(self.media.read, sha)
         return await channel.send(row.chat_id, part, media)
 
+    def _pacer(self, name: str, channel: Channel) -> Pacer | None:
+        pacing = getattr(channel, "pacing", None)
+        if pacing is None:
+            return None
+        if name not in self.pacers:
+            self.pacers[name] = Pacer(pacing)
+        return self.pacers[name]
+
     async def _failed(self, row: OutboxMessage, err: ChannelError) -> None:
         now = self.clock()
         attempts = row.attempts + 1
+        if err.retry_after is not None and row.channel in self.pacers:
+            self.pacers[row.channel].pause(now + dt.timedelta(seconds=err.retry_after))
         async with self.sessions() as s, s.begin():
             if err.forbidden:
                 await outbox_store.deactivate_chat(s, row.channel, row.chat_id)
                 await outbox_store.mark_failed(s, row.id, f"forbidden: {err}")
+                await outbox_store.report_unreachable(s, row.channel, row.chat_id)
                 self.stats.failed += 1
             elif err.permanent or attempts >= MAX_ATTEMPTS:
                 await outbox_store.mark_failed(s, row.id, str(err))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.i18n import T, render_value, translate
-from bot.messages import Card, Choices, Document, Item, Option, Photo, Text
+from bot.messages import Card, Choices, Document, Item, Option, Photo, Text, Toast
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,7 @@ class Capabilities:
     edit: bool = False
     max_text: int = 4096
     photos: bool = True
+    toasts: bool = False  # answers to button presses as pop-ups
 
 
 TEXT_ONLY = Capabilities(buttons=False, cards=False, edit=False, max_text=2048)
@@ -114,7 +115,7 @@ def card_text(card: Card, locale: str) -> str:
 def render(items: list[Item], locale: str, caps: Capabilities) -> list[Rendered]:
     out: list[Rendered] = []
     for item in items:
-        if isinstance(item, Text):
+        if isinstance(item, Text | Toast):
             out.extend(Rendered(p) for p in split_text(translate(item.msg, locale), caps.max_text))
         elif isinstance(item, Choices):
             options = [(o.value, _label(o, locale)) for o in item.options]

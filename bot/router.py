@@ -19,8 +19,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from bot.channels.base import Channel, ChannelError, MediaTooLarge
 from bot.domain.levels import Level
 from bot.domain.workdays import WorkCalendar
-from bot.i18n import T, normalise_locale
-from bot.messages import Choice, Incoming, Item, Media, StoredMedia, Text, TextIn
+from bot.i18n import T, normalise_locale, translate
+from bot.messages import Choice, Incoming, Item, Media, StoredMedia, Text, TextIn, Toast
 from bot.render import match_offer
 from handlers.context import Context
 from handlers.dispatch import dispatch
@@ -30,6 +30,14 @@ from storage.models import Identity, ProcessedUpdate
 from storage.services import SqlServices, person_for_account
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the adapter may still need after the update is handled: the pop-up answer to a button press."""
+
+    toast: str | None = None
+    duplicate: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,12 +82,13 @@ class Router:
             lock = self._locks[key] = asyncio.Lock()
         return lock
 
-    async def handle(self, inc: Incoming) -> None:
+    async def handle(self, inc: Incoming) -> Outcome:
         """Process one update exactly once; replies go out through the outbox."""
+        outcome = Outcome()
         async with self._lock(inc):
             for attempt in range(3):
                 try:
-                    await self._handle(inc)
+                    outcome = await self._handle(inc)
                     break
                 except (StaleDataError, IntegrityError) as exc:
                     # Another instance wrote the same conversation or counter first: run again on fresh state.
@@ -91,6 +100,7 @@ class Router:
                     await self._fail(inc)
                     break
         self.on_enqueued()
+        return outcome
 
     async def _seen(self, s: AsyncSession, inc: Incoming) -> bool:
         return (await s.get(ProcessedUpdate, (inc.channel, inc.message_id))) is not None
@@ -118,17 +128,18 @@ class Router:
             )
         )
 
-    async def _handle(self, inc: Incoming) -> None:
+    async def _handle(self, inc: Incoming) -> Outcome:
         async with self.readonly() as s:
             if await self._seen(s, inc):
                 self.duplicates += 1
-                return
+                return Outcome(duplicate=True)
         data, problem = await self._fetch(inc)  # outside the transaction: downloads can be slow
         now = self.clock()
+        toast = None
         async with self.sessions() as s, s.begin():
             if await self._seen(s, inc):
                 self.duplicates += 1
-                return
+                return Outcome(duplicate=True)
             s.add(ProcessedUpdate(channel=inc.channel, update_key=inc.message_id, at=now))
             person = await person_for_account(s, inc.channel, inc.user_id)
             if person is not None:
@@ -166,6 +177,12 @@ class Router:
                 await dispatch(ctx)
                 conversations.save(conv, ctx.flow, ctx.data, now)
                 replies, locale, person = ctx.replies, ctx.locale, ctx.person
+            channel = self.channels.get(inc.channel)
+            if channel is not None and channel.capabilities.toasts and isinstance(inc.payload, Choice):
+                toasts = [r for r in replies if isinstance(r, Toast)]
+                if toasts:
+                    toast = "\n".join(translate(t.msg, locale) for t in toasts)
+                    replies = [r for r in replies if not isinstance(r, Toast)]
             if replies:
                 await outbox_store.enqueue(
                     s,
@@ -177,6 +194,7 @@ class Router:
                     locale=locale,
                 )
         self.handled += 1
+        return Outcome(toast=toast)
 
     async def _prepare(self, s: AsyncSession, inc: Incoming, data: bytes | None, replies: list[Item]) -> Incoming:
         """Store an incoming photo; read a typed number or label as the option it names."""

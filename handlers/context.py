@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.levels import Level
 from bot.domain.workdays import WorkCalendar
-from bot.messages import ChatKind, Choices, Incoming, Item, Msg, Option, Text
+from bot.messages import ChatKind, Choice, Choices, Incoming, Item, Msg, Option, Text, Toast
 from bot.ports import PersonInfo, Services
 
 
@@ -34,6 +34,10 @@ class Context:
 
     def say(self, msg: Msg) -> None:
         self.replies.append(Text(msg))
+
+    def refuse(self, msg: Msg) -> None:
+        """A refusal: to a button press it is a pop-up where the channel has one, else an ordinary reply."""
+        self.replies.append(Toast(msg) if isinstance(self.inc.payload, Choice) else Text(msg))
 
     def ask(self, prompt: Msg, options: list[Option] | tuple[Option, ...]) -> None:
         self.replies.append(Choices(prompt, tuple(options)))

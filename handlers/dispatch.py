@@ -11,7 +11,7 @@ from handlers.registry import ACTIONS, COMMANDS, FLOWS, CommandSpec
 
 async def _run(ctx: Context, spec: CommandSpec, args: tuple[str, ...]) -> None:
     if spec.needs_person and ctx.person is None:
-        ctx.say(T("I do not know you yet. Please send the invite code you received from your administrator."))
+        ctx.refuse(T("I do not know you yet. Please send the invite code you received from your administrator."))
         return
     if spec.starts_flow and ctx.flow is not None:
         # Never drop a half-finished flow silently: the person chooses.
@@ -51,7 +51,7 @@ async def dispatch(ctx: Context) -> None:
         value = payload.value
         if value.startswith("f:"):
             if ctx.flow is None:
-                ctx.say(T("That button belongs to a conversation that has ended. Send /help to start again."))
+                ctx.refuse(T("That button belongs to a conversation that has ended. Send /help to start again."))
                 return
             await FLOWS[ctx.flow].on_input(ctx, payload)
             return
@@ -65,7 +65,7 @@ async def dispatch(ctx: Context) -> None:
         prefix, _, rest = value.partition(":")
         spec = ACTIONS.get(value) or ACTIONS.get(prefix)
         if spec is None:
-            ctx.say(T("That button is no longer valid."))
+            ctx.refuse(T("That button is no longer valid."))
             return
         args = () if value in ACTIONS else tuple(rest.split(":"))
         await _run(ctx, spec, args)

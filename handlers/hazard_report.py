@@ -316,7 +316,7 @@ async def submit(ctx: Context) -> None:
     try:
         hazard = await ctx.services.report_hazard(ctx.person, draft)
     except ServiceError as err:
-        ctx.say(explain(err))
+        ctx.refuse(explain(err))
         return
     ctx.finish()
     ctx.send(
@@ -360,7 +360,7 @@ async def on_input(ctx: Context, payload: Payload) -> None:
     said = len(ctx.replies)
     if not await _accept(ctx, step, payload) and len(ctx.replies) == said:
         if isinstance(payload, Choice) and not payload.value.startswith(f"f:{step}"):
-            ctx.say(T("That button belongs to an earlier question."))
+            ctx.refuse(T("That button belongs to an earlier question."))
         else:
             ctx.say(T("Please pick one of the options."))
     await ask(ctx)
@@ -379,13 +379,13 @@ async def _start(ctx: Context, data: dict[str, Any]) -> None:
         project = await ctx.services.group_project(ctx.inc.channel, ctx.inc.chat_id)
         if project is not None:
             if not allowed(await ctx.services.roles_in(ctx.person, project.id), Action.REPORT_HAZARD):
-                ctx.say(T("You do not have permission to do that in this project."))
+                ctx.refuse(T("You do not have permission to do that in this project."))
                 return
             data["project"] = project.id
     if "project" not in data:
         projects = await ctx.services.projects(ctx.person, Action.REPORT_HAZARD)
         if not projects:
-            ctx.say(T("You do not have permission to do that in this project."))
+            ctx.refuse(T("You do not have permission to do that in this project."))
             return
         if len(projects) == 1:
             data["project"] = projects[0].id

@@ -50,7 +50,7 @@ async def redeem(ctx: Context, code: str) -> None:
             ctx.inc.channel, ctx.inc.user_id, ctx.inc.chat_id, code
         )
     except ServiceError as err:
-        ctx.say(explain(err))
+        ctx.refuse(explain(err))
         return
     ctx.person = person
     if person.locale:
@@ -104,7 +104,7 @@ async def bind(ctx: Context, args: tuple[str, ...]) -> None:
     try:
         project = await ctx.services.bind_group(ctx.person, ctx.inc.channel, ctx.inc.chat_id, args[0], None)
     except ServiceError as err:
-        ctx.say(explain(err))
+        ctx.refuse(explain(err))
         return
     ctx.say(T("This group is now linked to {project}. Project notices will be posted here.", project=project.name))
 
@@ -123,7 +123,7 @@ async def lang_menu(ctx: Context, args: tuple[str, ...]) -> None:
 async def set_lang(ctx: Context, args: tuple[str, ...]) -> None:
     locale = args[0] if args and args[0] in ("zh_CN", "en") else None
     if locale is None:
-        ctx.say(T("That button is no longer valid."))
+        ctx.refuse(T("That button is no longer valid."))
         return
     if ctx.person is not None:
         await ctx.services.set_locale(ctx.person, locale)

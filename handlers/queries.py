@@ -77,7 +77,7 @@ async def show(ctx: Context, ref: str) -> None:
         history = await ctx.services.history(ctx.person, h.id)
         rects = await ctx.services.rectifications(ctx.person, h.id)
     except ServiceError as err:
-        ctx.say(explain(err))
+        ctx.refuse(explain(err))
         return
     options: list[Option] = []
     if h.status == Status.RECTIFYING and await ctx.services.can_rectify(ctx.person, h):
@@ -109,6 +109,6 @@ async def hazard(ctx: Context, args: tuple[str, ...]) -> None:
 @action("h")
 async def hazard_button(ctx: Context, args: tuple[str, ...]) -> None:
     if not args or not args[0].isdigit():
-        ctx.say(T("That button is no longer valid."))
+        ctx.refuse(T("That button is no longer valid."))
         return
     await show(ctx, args[0])

@@ -64,7 +64,7 @@ async def on_input(ctx: Context, payload: Payload) -> None:
             hazard = await ctx.services.submit_rectification(ctx.person, d["hazard"], d["photos"], d["note"])
         except ServiceError as err:
             ctx.finish()
-            ctx.say(explain(err))
+            ctx.refuse(explain(err))
             return
         ctx.finish()
         ctx.say(
@@ -88,13 +88,13 @@ async def begin(ctx: Context, ref: str) -> None:
     try:
         hazard = await ctx.services.hazard(ctx.person, ref)
     except ServiceError as err:
-        ctx.say(explain(err))
+        ctx.refuse(explain(err))
         return
     if not await ctx.services.can_rectify(ctx.person, hazard):
-        ctx.say(T("Only the responsible unit's project manager or safety officer can submit the rectification."))
+        ctx.refuse(T("Only the responsible unit's project manager or safety officer can submit the rectification."))
         return
     if hazard.status != Status.RECTIFYING:
-        ctx.say(explain(Conflict(hazard.status)))
+        ctx.refuse(explain(Conflict(hazard.status)))
         return
     ctx.start("rectify", {"hazard": hazard.id, "number": hazard.number})
     ctx.send(Card(T("Rectification of {number}", number=hazard.number), hazard_fields(hazard)))
@@ -112,6 +112,6 @@ async def rectify(ctx: Context, args: tuple[str, ...]) -> None:
 @action("rect", starts_flow=True)
 async def rectify_button(ctx: Context, args: tuple[str, ...]) -> None:
     if not args or not args[0].isdigit():
-        ctx.say(T("That button is no longer valid."))
+        ctx.refuse(T("That button is no longer valid."))
         return
     await begin(ctx, args[0])

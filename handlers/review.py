@@ -32,7 +32,7 @@ async def on_input(ctx: Context, payload: Payload) -> None:
     try:
         hazard = await ctx.services.review(ctx.person, rid, approve=False, reason=payload.text.strip())
     except ServiceError as err:
-        ctx.say(explain(err))
+        ctx.refuse(explain(err))
         return
     ctx.say(T("Rejected. {number} is back with the responsible unit for rectification.", number=hazard.number))
 
@@ -44,14 +44,14 @@ FLOW = flow("reject", N_("rejection reason"), on_input, ask)
 async def review_button(ctx: Context, args: tuple[str, ...]) -> None:
     assert ctx.person is not None
     if len(args) != 2 or not args[0].isdigit() or args[1] not in ("ok", "no"):
-        ctx.say(T("That button is no longer valid."))
+        ctx.refuse(T("That button is no longer valid."))
         return
     rid = int(args[0])
     if args[1] == "ok":
         try:
             hazard = await ctx.services.review(ctx.person, rid, approve=True, reason=None)
         except ServiceError as err:
-            ctx.say(explain(err))
+            ctx.refuse(explain(err))
             return
         ctx.say(T("Approved. {number} is closed.", number=hazard.number))
         return
@@ -59,7 +59,7 @@ async def review_button(ctx: Context, args: tuple[str, ...]) -> None:
     try:
         hazard, _ = await ctx.services.rectification_for_review(ctx.person, rid)
     except ServiceError as err:
-        ctx.say(explain(err))
+        ctx.refuse(explain(err))
         return
     ctx.start("reject", {"rectification": rid, "number": hazard.number})
     await ask(ctx)

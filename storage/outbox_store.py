@@ -139,6 +139,11 @@ async def mark_retry(session: AsyncSession, message_id: int, at: dt.datetime, er
     )
 
 
+async def defer(session: AsyncSession, message_id: int, at: dt.datetime) -> None:
+    """Not yet: the platform's pace says later (no attempt is counted)."""
+    await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(next_attempt_at=at))
+
+
 async def mark_failed(session: AsyncSession, message_id: int, error: str) -> None:
     await session.execute(
         update(OutboxMessage).where(OutboxMessage.id == message_id).values(status="failed", last_error=error[:500])
@@ -153,6 +158,75 @@ async def deactivate_chat(session: AsyncSession, channel: str, chat_id: str) -> 
     await session.execute(
         update(ChatBinding).where(ChatBinding.channel == channel, ChatBinding.chat_id == chat_id).values(active=False)
     )
+
+
+UNREACHABLE_ADMINS = ("project_manager", "agency_admin")
+
+
+async def report_unreachable(session: AsyncSession, channel: str, chat_id: str) -> None:
+    """Tell the project's admins that a group or a person can no longer be reached there, once per chat."""
+    from bot.i18n import T
+    from bot.messages import Text
+    from storage.models import Membership, Project
+
+    key = f"unreachable:{channel}:{chat_id}"
+    binding = (
+        await session.execute(select(ChatBinding).where(ChatBinding.channel == channel, ChatBinding.chat_id == chat_id))
+    ).scalar_one_or_none()
+    if binding is not None:
+        project = await session.get(Project, binding.project_id)
+        assert project is not None
+        projects = [project.id]
+        item = Text(
+            T(
+                "I can no longer post in the group chat “{title}” of {project} (removed or blocked). Add me "
+                "back and send /bind with a new group code.",
+                title=binding.title or chat_id,
+                project=project.name,
+            )
+        )
+    else:
+        ident = (
+            (await session.execute(select(Identity).where(Identity.channel == channel, Identity.chat_id == chat_id)))
+            .scalars()
+            .first()
+        )
+        if ident is None:
+            return
+        person = await session.get(Person, ident.person_id)
+        assert person is not None
+        projects = list(
+            (
+                await session.execute(
+                    select(Membership.project_id).where(Membership.person_id == person.id, Membership.active.is_(True))
+                )
+            ).scalars()
+        )
+        item = Text(
+            T(
+                "{name} has blocked me on {channel}; notices to them are not delivered there. Please reach "
+                "them another way.",
+                name=person.name,
+                channel=channel,
+            )
+        )
+    admins = (
+        (
+            await session.execute(
+                select(Membership.person_id)
+                .where(
+                    Membership.project_id.in_(projects),
+                    Membership.role.in_(UNREACHABLE_ADMINS),
+                    Membership.active.is_(True),
+                )
+                .distinct()
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for admin_id in admins:
+        await notify_person(session, admin_id, key, [item])
 
 
 async def recipient_locale(session: AsyncSession, person_id: int | None) -> str | None:

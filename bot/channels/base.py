@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot.render import Capabilities, Rendered
@@ -24,9 +26,24 @@ class MediaTooLarge(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class Pacing:
+    """How fast a platform lets a bot write: a gap between messages to one private chat, a (longer) gap in
+    groups, and an overall rate. Telegram: ~1/s per chat, 20/min per group, ~30/s overall."""
+
+    private_seconds: float = 0.0
+    group_seconds: float = 0.0
+    overall_per_second: float = 0.0
+    is_group: Callable[[str], bool] = field(default=lambda chat_id: False)
+
+    def gap(self, chat_id: str) -> float:
+        return self.group_seconds if self.is_group(chat_id) else self.private_seconds
+
+
 class Channel(Protocol):
     name: str
     capabilities: Capabilities
+    pacing: Pacing | None
 
     async def send(self, chat_id: str, message: Rendered, media: bytes | None) -> str:
         """Send one message; returns the platform's message id."""

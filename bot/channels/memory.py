@@ -7,7 +7,7 @@ import asyncio
 import itertools
 from dataclasses import dataclass, field
 
-from bot.channels.base import MediaTooLarge
+from bot.channels.base import MediaTooLarge, Pacing
 from bot.render import RICH, Capabilities, Rendered
 
 
@@ -32,6 +32,7 @@ class MemoryChannel:
     def __init__(self, name: str = "memory", capabilities: Capabilities = RICH) -> None:
         self.name = name
         self.capabilities = capabilities
+        self.pacing: Pacing | None = None
         self.sent: list[Sent] = []  # every message in order; edits change the entry in place
         self.uploads: dict[str, bytes] = {}
         self._ids = itertools.count(1)
