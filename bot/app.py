@@ -20,7 +20,7 @@ from bot.channels.base import Channel
 from bot.channels.webchat import WebChat
 from bot.channels.webchat import routes as webchat_routes
 from bot.config import Settings
-from bot.i18n import normalise_locale
+from bot.i18n import T, normalise_locale, translate
 from bot.outbox import Dispatcher
 from bot.router import Router, RouterConfig
 from scheduler import clock as scheduler_clock
@@ -30,6 +30,23 @@ from storage.media import MediaStore
 from storage.models import ChatBinding, MediaFile, Membership, Project
 
 log = logging.getLogger(__name__)
+
+
+def bot_commands() -> dict[str, list[tuple[str, str]]]:
+    """The command menu per language, from the handlers' own help lines ("/name – what it does")."""
+    from handlers import dispatch  # noqa: F401  (registers the commands)
+    from handlers.registry import COMMANDS
+
+    menus: dict[str, list[tuple[str, str]]] = {}
+    for key, locale in (("default", "zh_CN"), ("zh", "zh_CN"), ("en", "en")):
+        menu = []
+        for spec in COMMANDS.values():
+            if spec.help:
+                line = translate(T(spec.help), locale)
+                description = line.split("–", 1)[1].strip() if "–" in line else line
+                menu.append((spec.name, description))
+        menus[key] = menu
+    return menus
 
 
 class App:
@@ -76,6 +93,20 @@ class App:
             clock=clock,
             readonly=self.readonly,
         )
+        self.telegram: Any = None
+        if settings.telegram_token:
+            from bot.channels.telegram import TelegramChannel
+
+            self.telegram = TelegramChannel(
+                settings.telegram_token,
+                self.router.handle,
+                api_url=settings.telegram_api_url,
+                webhook_url=settings.telegram_webhook_url,
+                webhook_secret=settings.telegram_webhook_secret,
+                commands=bot_commands(),
+                poll_timeout=settings.telegram_poll_timeout,
+            )
+            self.channels["telegram"] = self.telegram
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
@@ -87,6 +118,8 @@ class App:
         app = web.Application(client_max_size=self.settings.media_max_bytes + 1024 * 1024)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics)
+        if self.telegram is not None and self.settings.telegram_webhook_url:
+            app.add_routes([self.telegram.webhook_route()])
         if self.webchat is not None:
             app.add_routes(
                 webchat_routes(
@@ -176,6 +209,8 @@ class App:
         await migrate(self.engine)
 
     async def start(self, *, serve: bool = True) -> None:
+        if self.telegram is not None:
+            await self.telegram.start()
         self._tasks.append(
             asyncio.create_task(self.dispatcher.run_forever(self._stop, self.settings.outbox_poll_seconds))
         )
@@ -188,6 +223,8 @@ class App:
             await site.start()
 
     async def stop(self) -> None:
+        if self.telegram is not None:
+            await self.telegram.stop()
         self._stop.set()
         self.dispatcher.kick()
         if self.scheduler is not None:

@@ -48,7 +48,8 @@ class Settings(BaseSettings):
     telegram_token: str | None = None
     telegram_api_url: str | None = None
     telegram_webhook_url: str | None = None
-    telegram_webhook_secret: str | None = None
+    telegram_webhook_secret: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,256}$")
+    telegram_poll_timeout: int = 30
 
     wecom_corp_id: str | None = None
     wecom_agent_id: str | None = None

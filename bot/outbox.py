@@ -43,34 +43,59 @@ class Stats:
 
 class Pacer:
     """Books a send time for each row so a burst to one chat or group is spread out instead of hitting the
-    platform's flood limits; a rate-limit answer pauses the whole channel until its retry_after."""
+    platform's flood limits; a rate-limit answer pauses the whole channel until its retry_after. A booking
+    that has come due is still held back if something actually went out to that chat less than a gap ago
+    (the dispatcher may reach several due rows at once)."""
 
     def __init__(self, pacing: Pacing) -> None:
         self.pacing = pacing
         self.next_free_chat: dict[str, dt.datetime] = {}
         self.next_free_overall: dt.datetime | None = None
+        self.last_sent: dict[str, dt.datetime] = {}
+        self.last_sent_overall: dt.datetime | None = None
         self.booked: dict[int, dt.datetime] = {}
 
+    def _overall_gap(self) -> dt.timedelta:
+        rate = self.pacing.overall_per_second
+        return dt.timedelta(seconds=1 / rate) if rate else dt.timedelta(0)
+
+    def _earliest(self, chat_id: str, now: dt.datetime) -> dt.datetime:
+        gap = dt.timedelta(seconds=self.pacing.gap(chat_id))
+        earliest = now
+        if chat_id in self.last_sent:
+            earliest = max(earliest, self.last_sent[chat_id] + gap)
+        if self.last_sent_overall is not None:
+            earliest = max(earliest, self.last_sent_overall + self._overall_gap())
+        return earliest
+
     def book(self, row_id: int, chat_id: str, now: dt.datetime) -> dt.datetime:
-        """When this row may go out (now or later); the slot is kept for the row."""
-        if row_id in self.booked:
-            return self.booked[row_id]
-        slot = max(now, self.next_free_chat.get(chat_id, now), self.next_free_overall or now)
+        """When this row may go out (now, or the later time to defer it to)."""
+        slot = self.booked.get(row_id)
+        if slot is not None and slot > now:
+            return slot
+        if slot is not None and self._earliest(chat_id, now) <= now:
+            return now
+        slot = max(self._earliest(chat_id, now), self.next_free_chat.get(chat_id, now), self.next_free_overall or now)
         self.next_free_chat[chat_id] = slot + dt.timedelta(seconds=self.pacing.gap(chat_id))
-        if self.pacing.overall_per_second:
-            self.next_free_overall = slot + dt.timedelta(seconds=1 / self.pacing.overall_per_second)
+        self.next_free_overall = slot + self._overall_gap()
         self.booked[row_id] = slot
         if len(self.next_free_chat) > 50_000:  # forget chats that are free again
             self.next_free_chat = {c: t for c, t in self.next_free_chat.items() if t > now}
+            self.last_sent = {c: t for c, t in self.last_sent.items() if t > now - dt.timedelta(minutes=1)}
         return slot
+
+    def sent(self, chat_id: str, at: dt.datetime) -> None:
+        self.last_sent[chat_id] = at
+        self.last_sent_overall = at
 
     def done(self, row_id: int) -> None:
         self.booked.pop(row_id, None)
 
     def pause(self, until: dt.datetime) -> None:
+        """Nothing goes out on this channel before `until`; bookings are made again, spaced as before."""
         self.next_free_overall = max(self.next_free_overall or until, until)
-        # Rows booked before the pause must not go out inside it.
-        self.booked = {row: max(slot, until) for row, slot in self.booked.items()}
+        self.next_free_chat = {chat: max(t, until) for chat, t in self.next_free_chat.items()}
+        self.booked.clear()
 
 
 class Dispatcher:
@@ -157,6 +182,8 @@ class Dispatcher:
                 part = parts[index]
                 ids.append(await self._send_part(channel, row, part))
                 self.stats.parts += 1
+                if pacer is not None:
+                    pacer.sent(row.chat_id, self.clock())
                 # Record each part as it goes (a retry must not repeat it); the last one closes the row.
                 async with self.sessions() as s, s.begin():
                     if part.offers:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.i18n import T
+from bot.i18n import N_, T
 from bot.messages import Choice, Command, Location, Media, Option, StoredMedia, TextIn
 from handlers import hazard_report, lec, onboarding, queries, rectification, review  # noqa: F401  (registration)
 from handlers.context import Context
-from handlers.registry import ACTIONS, COMMANDS, FLOWS, CommandSpec
+from handlers.registry import ACTIONS, COMMANDS, FLOWS, CommandSpec, command
 
 
 async def _run(ctx: Context, spec: CommandSpec, args: tuple[str, ...]) -> None:
@@ -33,13 +33,15 @@ async def cancel(ctx: Context) -> None:
     ctx.say(T("Cancelled the {flow}. Nothing was saved.", flow=T(title)))
 
 
+@command("cancel", help=N_("/cancel – stop what you are doing"), needs_person=False)
+async def cancel_command(ctx: Context, args: tuple[str, ...]) -> None:
+    await cancel(ctx)
+
+
 async def dispatch(ctx: Context) -> None:
     payload = ctx.inc.payload
     if isinstance(payload, Command):
         name = payload.name.lower()
-        if name == "cancel":
-            await cancel(ctx)
-            return
         spec = COMMANDS.get(name)
         if spec is None:
             ctx.say(T("I do not know the command /{name}. Send /help to see what I can do.", name=name[:30]))

@@ -75,7 +75,10 @@ async def _on_input(ctx: Context, payload: Payload) -> None:
     assert kind is not None
     value = take_factor(kind, payload)
     if value is None:
-        ctx.say(T("Please pick one of the options."))
+        if isinstance(payload, Choice) and payload.value.startswith("f:lec"):
+            ctx.refuse(T("That button belongs to an earlier question."))
+        else:
+            ctx.say(T("Please pick one of the options."))
         ask_factor(ctx, kind)
         return
     ctx.data[kind] = value

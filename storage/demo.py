@@ -16,7 +16,12 @@ class DemoResult:
     invites: list[tuple[str, str]]  # (what, code)
 
 
-async def seed(session: AsyncSession, now: dt.datetime | None = None, channel: str = "webchat") -> DemoResult:
+async def seed(
+    session: AsyncSession,
+    now: dt.datetime | None = None,
+    channel: str = "webchat",
+    groups: dict[str, str] | None = None,
+) -> DemoResult:
     now = now or dt.datetime.now(dt.UTC)
     today = now.date()
     await admin.add_org(session, "insurer", "宣城安责险共保体", "安徽省宣城市")
@@ -94,8 +99,10 @@ async def seed(session: AsyncSession, now: dt.datetime | None = None, channel: s
         person = await admin.add_person(session, name=name, org=org, speciality=speciality, locale=locale)
         for project, role in roles:
             await admin.grant(session, person=str(person.id), project=project, role=role)
-    await admin.bind_chat(session, channel=channel, chat_id="g-XC-P001", project="XC-P001", title="锦城花园二期项目群")
-    await admin.bind_chat(session, channel=channel, chat_id="g-XC-P002", project="XC-P002", title="宛陵湖管廊项目群")
+    groups = groups or {"XC-P001": "g-XC-P001", "XC-P002": "g-XC-P002"}
+    titles = {"XC-P001": "锦城花园二期项目群", "XC-P002": "宛陵湖管廊项目群"}
+    for project, chat_id in groups.items():
+        await admin.bind_chat(session, channel=channel, chat_id=chat_id, project=project, title=titles[project])
 
     if channel == "webchat":
         # The web chat's person picker stands for each demo person's own phone: notices reach them there.
