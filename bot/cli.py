@@ -116,7 +116,7 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
         if result is None:
             print("The database already has data; demo not seeded again.")
         else:
-            print("Demo data seeded. Unused invite codes:")
+            print("Demo data seeded. Invite codes (send one to the bot, or open https://t.me/<bot>?start=<code>):")
             for what, code in result.invites:
                 print(f"  {code}  {what}")
         if not args.no_run:

@@ -94,11 +94,16 @@ async def seed(
         ("吴监管", "宣城市宣州区住房和城乡建设局", None, [("XC-P001", "authority"), ("XC-P002", "authority")]),
         ("Emma Clark", "皖南安全技术服务有限公司", "civil", [("XC-P002", "agency_admin")]),
     ]
+    invites: list[tuple[str, str]] = []
     for name, org, speciality, roles in people:
         locale = "en" if name == "Emma Clark" else None
         person = await admin.add_person(session, name=name, org=org, speciality=speciality, locale=locale)
         for project, role in roles:
             await admin.grant(session, person=str(person.id), project=project, role=role)
+        # So each demo person can also join from Telegram or WeCom (the web chat picks people directly).
+        project, role = roles[0]
+        code, _ = await admin.invite(session, project=project, person=str(person.id), role=role, days=30, now=now)
+        invites.append((f"{name} → {project} {role}", code))
     groups = groups or {"XC-P001": "g-XC-P001", "XC-P002": "g-XC-P002"}
     titles = {"XC-P001": "锦城花园二期项目群", "XC-P002": "宛陵湖管廊项目群"}
     for project, chat_id in groups.items():
@@ -110,7 +115,6 @@ async def seed(
             await admin.link_account(session, channel, f"p{person.id}", f"p{person.id}", person.id, now)
 
     worker = await admin.add_person(session, name="张班长", org="宣城建工集团有限公司")
-    invites = []
     code, _ = await admin.invite(session, project="XC-P001", person=str(worker.id), role="worker", days=30, now=now)
     invites.append(("张班长 → XC-P001 worker", code))
     code, _ = await admin.invite(session, project="XC-P002", days=30, now=now)

@@ -152,6 +152,6 @@ def test_archive_verify_notices_a_deleted_last_row(db: Path, capsys: pytest.Capt
 
 def test_demo_seeds_once(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["demo", "--no-run"], capsys)
-    assert code == 0 and "invite codes" in out
+    assert code == 0 and "Invite codes" in out and "张班长 → XC-P001 worker" in out
     code, out, _ = run(["demo", "--no-run"], capsys)
     assert code == 0 and "already has data" in out
