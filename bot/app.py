@@ -107,6 +107,25 @@ class App:
                 poll_timeout=settings.telegram_poll_timeout,
             )
             self.channels["telegram"] = self.telegram
+        self.wecom: Any = None
+        if settings.wecom_corp_id:
+            from bot.channels.wecom import WeComChannel
+
+            assert settings.wecom_agent_id and settings.wecom_secret and settings.wecom_token
+            assert settings.wecom_aes_key
+            self.wecom = WeComChannel(
+                corp_id=settings.wecom_corp_id,
+                agent_id=settings.wecom_agent_id,
+                secret=settings.wecom_secret,
+                token=settings.wecom_token,
+                aes_key=settings.wecom_aes_key,
+                api_url=settings.wecom_api_url,
+                handle=self.router.handle,
+                group_hint=translate(
+                    T("To act on it, open the app's private chat: /hazards or /hazard <number>."), default_locale
+                ),
+            )
+            self.channels["wecom"] = self.wecom
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
@@ -120,6 +139,8 @@ class App:
         app.router.add_get("/metrics", self._metrics)
         if self.telegram is not None and self.settings.telegram_webhook_url:
             app.add_routes([self.telegram.webhook_route()])
+        if self.wecom is not None:
+            app.add_routes(self.wecom.routes())
         if self.webchat is not None:
             app.add_routes(
                 webchat_routes(
@@ -211,6 +232,8 @@ class App:
     async def start(self, *, serve: bool = True) -> None:
         if self.telegram is not None:
             await self.telegram.start()
+        if self.wecom is not None:
+            await self.wecom.start()
         self._tasks.append(
             asyncio.create_task(self.dispatcher.run_forever(self._stop, self.settings.outbox_poll_seconds))
         )
@@ -225,6 +248,8 @@ class App:
     async def stop(self) -> None:
         if self.telegram is not None:
             await self.telegram.stop()
+        if self.wecom is not None:
+            await self.wecom.stop()
         self._stop.set()
         self.dispatcher.kick()
         if self.scheduler is not None:

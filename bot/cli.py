@@ -80,6 +80,15 @@ def parser() -> argparse.ArgumentParser:
     inv.add_argument("--days", type=int, default=None)
     inv.add_argument("--json", action="store_true")
 
+    wc = sub.add_parser("wecom", help="WeCom group chats").add_subparsers(dest="sub", required=True)
+    robot = wc.add_parser("robot", help="post a project's notices through a group robot webhook")
+    robot.add_argument("--project", required=True)
+    robot.add_argument("--key", required=True, help="the key= of the robot's webhook URL")
+    robot.add_argument("--title", default="")
+    appchat = wc.add_parser("appchat", help="create a WeCom group chat with the project's people and bind it")
+    appchat.add_argument("--project", required=True)
+    appchat.add_argument("--name", required=True)
+
     arc = sub.add_parser("archive", help="records").add_subparsers(dest="sub", required=True)
     arc.add_parser("verify", help="check the audit hash chain")
     return p
@@ -187,6 +196,17 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
             )
         else:
             print(code)
+    elif args.cmd == "wecom" and args.sub == "robot":
+        b = await _with_session(
+            settings,
+            lambda s: admin.bind_chat(
+                s, channel="wecom", chat_id=f"robot:{args.key}", project=args.project, title=args.title or None
+            ),
+        )
+        print(f"project notices of {args.project} now go to the robot (binding {b.id})")
+    elif args.cmd == "wecom":
+        chat_id = await _create_appchat(settings, args.project, args.name)
+        print(f"WeCom group chat {chat_id} created and bound to {args.project}")
     elif args.cmd == "archive":
         result = await _with_session(settings, audit.verify, write=False)
         if not result.ok:
@@ -197,6 +217,30 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         print(f"audit chain intact: {result.checked} events")
     return 0
+
+
+async def _create_appchat(settings: Settings, project: str, name: str) -> str:
+    """appchat/create with the project's people who use the app (2–2000 members), then bind it."""
+    from bot.channels.base import ChannelError
+    from bot.channels.wecom import WeComClient
+
+    if not (settings.wecom_corp_id and settings.wecom_secret):
+        raise CliError("WeCom is not configured (ANZEBOT_WECOM_CORP_ID, ANZEBOT_WECOM_SECRET, …)")
+    userids = await _with_session(settings, lambda s: admin.channel_users(s, "wecom", project), write=False)
+    if len(userids) < 2:
+        raise CliError(f"a WeCom group chat needs at least 2 of the project's people on WeCom; found {len(userids)}")
+    client = WeComClient(settings.wecom_api_url, settings.wecom_corp_id, settings.wecom_secret)
+    try:
+        body = await client.call("appchat/create", {"name": name[:50], "owner": userids[0], "userlist": userids[:2000]})
+    except ChannelError as exc:
+        raise CliError(f"WeCom refused: {exc}") from exc
+    finally:
+        await client.close()
+    chat_id = str(body["chatid"])
+    await _with_session(
+        settings, lambda s: admin.bind_chat(s, channel="wecom", chat_id=f"chat:{chat_id}", project=project, title=name)
+    )
+    return chat_id
 
 
 async def _noop() -> None:

@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     def _check(self) -> Settings:
         if self.telegram_webhook_url and not self.telegram_webhook_secret:
             raise ConfigError("ANZEBOT_TELEGRAM_WEBHOOK_URL needs ANZEBOT_TELEGRAM_WEBHOOK_SECRET")
+        if self.wecom_corp_id:
+            absent = [name for name in ("agent_id", "secret", "token", "aes_key") if not getattr(self, f"wecom_{name}")]
+            if absent:
+                raise ConfigError(
+                    "ANZEBOT_WECOM_CORP_ID needs " + ", ".join(f"ANZEBOT_WECOM_{a.upper()}" for a in absent)
+                )
         missing = [lvl for lvl in Level if int(lvl) not in self.deadline_days]
         if missing:
             raise ConfigError(f"ANZEBOT_DEADLINE_DAYS lacks levels {missing}")

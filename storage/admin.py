@@ -303,7 +303,9 @@ async def grant(session: AsyncSession, *, person: str, project: str, role: str) 
     return m
 
 
-async def bind_chat(session: AsyncSession, *, channel: str, chat_id: str, project: str, title: str) -> ChatBinding:
+async def bind_chat(
+    session: AsyncSession, *, channel: str, chat_id: str, project: str, title: str | None
+) -> ChatBinding:
     p = await _project(session, project)
     b = ChatBinding(channel=channel, chat_id=chat_id, project_id=p.id, title=title)
     session.add(b)
@@ -321,3 +323,21 @@ async def bind_chat(session: AsyncSession, *, channel: str, chat_id: str, projec
 
 async def is_empty(session: AsyncSession) -> bool:
     return (await session.execute(select(Organisation.id).limit(1))).first() is None
+
+
+async def channel_users(session: AsyncSession, channel: str, project: str) -> list[str]:
+    """The chat accounts on one channel of a project's active members (for creating a group chat)."""
+    p = await _project(session, project)
+    rows = await session.execute(
+        select(Identity.user_id)
+        .join(Membership, Membership.person_id == Identity.person_id)
+        .where(
+            Membership.project_id == p.id,
+            Membership.active.is_(True),
+            Identity.channel == channel,
+            Identity.active.is_(True),
+        )
+        .distinct()
+        .order_by(Identity.user_id)
+    )
+    return list(rows.scalars())
