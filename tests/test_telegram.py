@@ -18,6 +18,7 @@ from bot.config import Settings
 from storage import admin, demo
 from storage.models import ChatBinding, Hazard, Identity, OutboxMessage, ProcessedUpdate
 from tests.conftest import START
+from tests.fakes.recorder import expect
 from tests.fakes.telegram_api import Call, FakeTelegram
 from tests.harness import jpeg, unique_jpeg
 
@@ -35,14 +36,16 @@ class World:
     users: dict[str, dict[str, Any]]
 
     async def expect(self, predicate: Callable[[], bool], what: str = "") -> None:
-        """Wait for the fake to see what the test expects. The clock is moved on while waiting, so that paced
-        messages (1/s per chat, 20/min per group) fall due; no wall-clock sleeping."""
-        for _ in range(60):
-            if await self.fake.wait_for(predicate, seconds=0.1):
-                return
-            self.clock.shift(1.5)
-            self.app.dispatcher.kick()
-        raise AssertionError(f"never happened: {what}; sent: {[c.text[:30] for c in self.fake.sent()][-8:]}")
+        """Paced messages (1/s per chat, 20/min per group) fall due as the controlled clock moves on."""
+        await expect(
+            self.fake,
+            predicate,
+            self.clock,
+            self.app.dispatcher.kick,
+            1.5,
+            what,
+            lambda: [c.text[:30] for c in self.fake.sent()][-8:],
+        )
 
     async def said(self, chat: int, fragment: str, after: int = 0) -> Call:
         def found() -> bool:

@@ -19,6 +19,7 @@ from bot.config import Settings
 from storage import admin, demo
 from storage.models import Hazard, Identity, ProcessedUpdate
 from tests.conftest import PG_URL, START
+from tests.fakes.recorder import expect
 from tests.fakes.wecom_api import AES_KEY, AGENT_ID, CORP_ID, SECRET, TOKEN, Call, Callbacks, FakeWeCom
 from tests.harness import jpeg, unique_jpeg
 
@@ -42,13 +43,15 @@ class World:
         return r.status
 
     async def expect(self, predicate: Callable[[], bool], what: str) -> None:
-        for _ in range(60):
-            if await self.fake.wait_for(predicate, seconds=0.1):
-                return
-            self.clock.shift(2.5)  # paced messages (30/min per member) fall due; nobody sleeps
-            self.app.dispatcher.kick()
-        raise AssertionError(
-            f"never happened: {what}; sent {[(c.text[:25], c.buttons) for c in self.fake.sent()][-6:]}"
+        """Paced messages (30/min per member) fall due as the controlled clock moves on."""
+        await expect(
+            self.fake,
+            predicate,
+            self.clock,
+            self.app.dispatcher.kick,
+            2.5,
+            what,
+            lambda: [(c.text[:25], c.buttons) for c in self.fake.sent()][-6:],
         )
 
     async def said(self, user: str, fragment: str, after: int = 0) -> Call:

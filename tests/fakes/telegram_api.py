@@ -9,12 +9,13 @@ import contextlib
 import itertools
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+
+from tests.fakes.recorder import Recorder
 
 BOT = {
     "id": 900001,
@@ -72,15 +73,15 @@ class Fault:
     chat: str | None = None  # only calls to this chat
 
 
-class FakeTelegram:
+class FakeTelegram(Recorder):
     def __init__(self, token: str = "123456:TEST-token") -> None:
+        super().__init__()
         self.token = token
         self.calls: list[Call] = []
         self.updates: list[dict[str, Any]] = []
         self.faults: dict[str, list[Fault]] = {}
         self.faulted: list[Call] = []  # calls that got an injected error
         self.files: dict[str, tuple[str, bytes, int]] = {}  # file_id → (path, bytes, declared size)
-        self.changed = asyncio.Condition()
         self._new_update = asyncio.Event()
         self._message_ids = itertools.count(5000)
         self._update_ids = itertools.count(700000)
@@ -149,8 +150,7 @@ class FakeTelegram:
 
     async def _record(self, call: Call) -> None:
         self.calls.append(call)
-        async with self.changed:
-            self.changed.notify_all()
+        await self.notify()
 
     # --- methods -------------------------------------------------------------------------------------------
 
@@ -249,15 +249,6 @@ class FakeTelegram:
         if method is not None:
             out = [c for c in out if c.method == method]
         return out
-
-    async def wait_for(self, predicate: Callable[[], bool], seconds: float = 5.0) -> bool:
-        """Event-driven wait for a call the test expects; the bound only stops a broken run."""
-        async with self.changed:
-            try:
-                await asyncio.wait_for(self.changed.wait_for(predicate), seconds)
-            except TimeoutError:
-                return predicate()
-        return True
 
     # --- update builders (Telegram's JSON shapes) -------------------------------------------------------------
 

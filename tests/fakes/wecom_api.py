@@ -3,11 +3,9 @@ encrypted callbacks made with wechatpy's WeChatCrypto, as WeCom's servers make t
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -16,6 +14,8 @@ import xmltodict
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from wechatpy.enterprise.crypto import WeChatCrypto
+
+from tests.fakes.recorder import Recorder
 
 CORP_ID = "ww1436e0e65a779aee"
 TOKEN = "hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo"
@@ -52,8 +52,9 @@ class Call:
         return str(self.body.get("touser") or self.body.get("chatid") or self.params.get("key") or "")
 
 
-class FakeWeCom:
+class FakeWeCom(Recorder):
     def __init__(self) -> None:
+        super().__init__()
         self.calls: list[Call] = []
         self.faults: dict[str, list[dict[str, Any]]] = {}
         self.faulted: list[Call] = []  # calls answered with an injected error
@@ -61,7 +62,6 @@ class FakeWeCom:
         self.valid_tokens: set[str] = set()
         self._tokens = itertools.count(1)
         self._ids = itertools.count(1)
-        self.changed = asyncio.Condition()
         self.server: TestServer | None = None
 
     async def start(self) -> str:
@@ -100,8 +100,7 @@ class FakeWeCom:
                 body = json.loads(raw) if raw else {}
         call = Call(path, params, body, time.time(), files)
         self.calls.append(call)
-        async with self.changed:
-            self.changed.notify_all()
+        await self.notify()
         faults = self.faults.get(path)
         if faults:
             fault = faults.pop(0)
@@ -143,14 +142,6 @@ class FakeWeCom:
             if c.path in ("message/send", "appchat/send", "webhook/send") and c not in self.faulted
         ]
         return [c for c in out if to is None or c.to == to]
-
-    async def wait_for(self, predicate: Callable[[], bool], seconds: float = 5.0) -> bool:
-        async with self.changed:
-            try:
-                await asyncio.wait_for(self.changed.wait_for(predicate), seconds)
-            except TimeoutError:
-                return predicate()
-        return True
 
 
 class Callbacks:
