@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 import signal
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +21,7 @@ from bot.channels.base import Channel
 from bot.channels.webchat import WebChat
 from bot.channels.webchat import routes as webchat_routes
 from bot.config import Settings
+from bot.domain.escalation import DEFAULT_CHAIN, ChainStep
 from bot.i18n import T, normalise_locale, translate
 from bot.outbox import Dispatcher
 from bot.router import Router, RouterConfig
@@ -28,8 +30,13 @@ from storage import admin, outbox_store
 from storage.db import make_engine, migrate, readonly_sessions, sessions
 from storage.media import MediaStore
 from storage.models import ChatBinding, MediaFile, Membership, Project
+from storage.reminders import Clock, ClockConfig, parse_hhmm
 
 log = logging.getLogger(__name__)
+
+
+def escalation_chain(days: dict[str, int]) -> tuple[ChainStep, ...]:
+    return tuple(replace(step, days=days.get(step.key, step.days)) for step in DEFAULT_CHAIN)
 
 
 def bot_commands() -> dict[str, list[tuple[str, str]]]:
@@ -93,6 +100,19 @@ class App:
             clock=clock,
             readonly=self.readonly,
         )
+        quiet_start, quiet_end = (parse_hhmm(t) for t in settings.quiet_hours.split("-"))
+        self.clock_work = Clock(
+            self.sessions,
+            ClockConfig(
+                self.tz,
+                self.router.config.calendar,
+                quiet_start,
+                quiet_end,
+                escalation_chain(settings.escalation_days),
+                settings.hazard_prefix,
+            ),
+            now=clock,
+        )
         self.telegram: Any = None
         if settings.telegram_token:
             from bot.channels.telegram import TelegramChannel
@@ -127,6 +147,7 @@ class App:
             )
             self.channels["wecom"] = self.wecom
         self._stop = asyncio.Event()
+        self._jobs = asyncio.Lock()  # a clock job in progress finishes before the database is closed
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
         self.scheduler: Any = None
@@ -184,6 +205,21 @@ class App:
         ]
         return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
+    async def _sweep(self) -> None:
+        async with self._jobs:
+            if not self._stop.is_set() and await self.clock_work.sweep():
+                self.dispatcher.kick()
+
+    async def _digest(self) -> None:
+        async with self._jobs:
+            if not self._stop.is_set() and await self.clock_work.digest():
+                self.dispatcher.kick()
+
+    async def _outbox_sweep(self) -> None:
+        async with self._jobs:
+            if not self._stop.is_set():
+                await self.dispatcher.run_once()
+
     async def _people(self) -> list[dict[str, Any]]:
         async with self.readonly() as s:
             rows = await admin.people(s)
@@ -237,7 +273,9 @@ class App:
         self._tasks.append(
             asyncio.create_task(self.dispatcher.run_forever(self._stop, self.settings.outbox_poll_seconds))
         )
-        self.scheduler = scheduler_clock.build(self.tz, self.dispatcher.run_once)
+        self.scheduler = scheduler_clock.build(
+            self.tz, self._outbox_sweep, self._sweep, self._digest, parse_hhmm(self.settings.digest_time)
+        )
         self.scheduler.start()
         if serve:
             self._runner = web.AppRunner(self.web_app(), access_log=None)
@@ -254,9 +292,13 @@ class App:
         self.dispatcher.kick()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        async with self._jobs:  # let a running sweep or digest finish
+            pass
+        if self._tasks:  # the dispatcher ends its pass and stops by itself; cancel only if it hangs
+            _, pending = await asyncio.wait(self._tasks, timeout=10)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
         await self.engine.dispose()

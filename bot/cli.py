@@ -89,6 +89,10 @@ def parser() -> argparse.ArgumentParser:
     appchat.add_argument("--project", required=True)
     appchat.add_argument("--name", required=True)
 
+    due = sub.add_parser("due", help="what is due and late, across projects or for one")
+    due.add_argument("--project")
+    due.add_argument("--json", action="store_true")
+
     arc = sub.add_parser("archive", help="records").add_subparsers(dest="sub", required=True)
     arc.add_parser("verify", help="check the audit hash chain")
     return p
@@ -207,6 +211,19 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
     elif args.cmd == "wecom":
         chat_id = await _create_appchat(settings, args.project, args.name)
         print(f"WeCom group chat {chat_id} created and bound to {args.project}")
+    elif args.cmd == "due":
+        rows = await _due(settings, args.project)
+        if args.json:
+            print(json.dumps(rows, ensure_ascii=False))
+        elif not rows:
+            print("nothing open")
+        else:
+            for r in rows:
+                unack = f"  not acknowledged by: {', '.join(r['unacknowledged'])}" if r["unacknowledged"] else ""
+                print(
+                    f"{r['number']}  {r['project']}  L{r['level']}  {r['status']:<10} {r['deadline']}  "
+                    f"{r['state']}{unack}"
+                )
     elif args.cmd == "archive":
         result = await _with_session(settings, audit.verify, write=False)
         if not result.ok:
@@ -241,6 +258,25 @@ async def _create_appchat(settings: Settings, project: str, name: str) -> str:
         settings, lambda s: admin.bind_chat(s, channel="wecom", chat_id=f"chat:{chat_id}", project=project, title=name)
     )
     return chat_id
+
+
+async def _due(settings: Settings, project: str | None) -> list[dict[str, Any]]:
+    from zoneinfo import ZoneInfo
+
+    from bot import calendar_file
+    from storage.reminders import Clock, ClockConfig
+
+    engine = make_engine(settings.database_url)
+    try:
+        await migrate(engine)
+        quiet = [dt.time.fromisoformat(t) for t in settings.quiet_hours.split("-")]
+        clock = Clock(
+            sessions(engine),
+            ClockConfig(ZoneInfo(settings.timezone), calendar_file.load(settings.calendar_file), quiet[0], quiet[1]),
+        )
+        return await clock.due_report(project)
+    finally:
+        await engine.dispose()
 
 
 async def _noop() -> None:

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     wecom_api_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
 
     outbox_poll_seconds: float = 2.0
+    quiet_hours: str = Field(default="21:00-08:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
+    digest_time: str = Field(default="08:30", pattern=r"^\d{2}:\d{2}$")
+    # Working days after the overdue notice for each escalation step (the chain in bot/domain/escalation.py).
+    escalation_days: dict[str, int] = Field(default_factory=lambda: {"esc-1": 1, "esc-2": 2})
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

@@ -127,13 +127,18 @@ def follower_notice(h: HazardInfo) -> list[Card | Text | Photo]:
     ]
 
 
+def acknowledge_option(h: HazardInfo) -> Option:
+    return Option(f"ack:{h.id}", T("Acknowledge receipt"))
+
+
 def same_day_report(h: HazardInfo) -> list[Card | Text | Photo]:
-    """Level 1: the same-day report to the insurer and the construction authority (001 §二(二))."""
+    """Level 1: the same-day report to the insurer and the construction authority (001 §二(二)), repeated until
+    someone on each side acknowledges it."""
     return [
         Card(
             T("Same-day report: level-1 hazard, stop-work proposed"),
             hazard_fields(h),
-            (details_option(h),),
+            (acknowledge_option(h), details_option(h)),
             photo=h.photos[0] if h.photos else None,
             footer=T("Reported the same day as required for level-1 hazards."),
         )
@@ -173,5 +178,45 @@ def rejected_notice(h: HazardInfo, reason: str) -> list[Card | Text | Photo]:
             T("Rectification rejected: please rectify again"),
             (*hazard_fields(h, full=False), (T("Reason"), reason)),
             (rectify_option(h), details_option(h)),
+        )
+    ]
+
+
+REMINDER_TITLES: dict[str, str] = {
+    "due-1": N_("Rectification due tomorrow"),
+    "due-0": N_("Rectification due today"),
+    "overdue": N_("Rectification overdue"),
+    "escalation": N_("Overdue hazard: escalated to you"),
+}
+
+
+KIND_TITLE = {"reminder": "due-0", "overdue": "overdue", "escalation": "escalation"}
+
+
+def reminder_title(milestone_key: str, kind: str) -> Msg:
+    return T(REMINDER_TITLES.get(milestone_key) or REMINDER_TITLES[KIND_TITLE[kind]])
+
+
+def reminder_notice(h: HazardInfo, milestone_key: str, kind: str, to_responsible: bool) -> list[Card | Text | Photo]:
+    options = (rectify_option(h), details_option(h)) if to_responsible else (details_option(h),)
+    return [Card(reminder_title(milestone_key, kind), hazard_fields(h, full=False), options)]
+
+
+def reminder_line(h: HazardInfo, milestone_key: str, kind: str) -> Msg:
+    return T(
+        "{title}: {number} · {project} · due {deadline}",
+        title=reminder_title(milestone_key, kind),
+        number=h.number,
+        project=h.project_name,
+        deadline=h.deadline.isoformat(),
+    )
+
+
+def same_day_renotice(h: HazardInfo) -> list[Card | Text | Photo]:
+    return [
+        Card(
+            T("Not yet acknowledged: level-1 same-day report"),
+            hazard_fields(h, full=False),
+            (acknowledge_option(h), details_option(h)),
         )
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.domain.levels import Status
 from bot.i18n import N_, T
 from bot.messages import Card, Msg, Option, Photo
-from bot.notices import hazard_fields, level_label, rectify_option, status_label
+from bot.notices import hazard_fields, level_label, rectify_option, reminder_title, status_label
 from bot.ports import HistoryEntry, ServiceError
 from handlers.context import Context
 from handlers.errors import explain
@@ -18,6 +18,10 @@ HISTORY: dict[str, str] = {
     "hazard.rectification_submitted": N_("{at} {actor}: submitted the rectification: {note}"),
     "hazard.approved": N_("{at} {actor}: re-inspection passed, closed"),
     "hazard.rejected": N_("{at} {actor}: re-inspection failed: {reason}"),
+    "hazard.acknowledged": N_("{at} {actor}: acknowledged the same-day report"),
+    "hazard.reminded": N_("{at} reminder sent ({milestone})"),
+    "hazard.escalated": N_("{at} escalated ({milestone})"),
+    "hazard.same_day_repeated": N_("{at} same-day report repeated (not yet acknowledged)"),
 }
 
 
@@ -67,6 +71,9 @@ def _history_line(ctx: Context, e: HistoryEntry) -> Msg:
         deadline=e.data.get("deadline", ""),
         note=e.data.get("note", ""),
         reason=e.data.get("reason", ""),
+        milestone=reminder_title(
+            str(e.data.get("milestone", "")), "escalation" if e.action == "hazard.escalated" else "reminder"
+        ),
     )
 
 
@@ -112,3 +119,17 @@ async def hazard_button(ctx: Context, args: tuple[str, ...]) -> None:
         ctx.refuse(T("That button is no longer valid."))
         return
     await show(ctx, args[0])
+
+
+@action("ack")
+async def acknowledge(ctx: Context, args: tuple[str, ...]) -> None:
+    assert ctx.person is not None
+    if not args or not args[0].isdigit():
+        ctx.refuse(T("That button is no longer valid."))
+        return
+    try:
+        h = await ctx.services.acknowledge(ctx.person, int(args[0]))
+    except ServiceError as err:
+        ctx.refuse(explain(err))
+        return
+    ctx.say(T("Acknowledged: you have received the same-day report of {number}.", number=h.number))

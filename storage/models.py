@@ -102,6 +102,8 @@ class Person(Base):
     phone: Mapped[str | None] = mapped_column(String(30))
     speciality: Mapped[str | None] = mapped_column(String(20))  # civil | mechanical | electrical (experts)
     locale: Mapped[str | None] = mapped_column(String(10))
+    quiet_start: Mapped[str | None] = mapped_column(String(5))  # "21:00"; unset: the deployment's default
+    quiet_end: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -312,3 +314,41 @@ class ProcessedUpdate(Base):
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     update_key: Mapped[str] = mapped_column(String(150), primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Reminder(Base):
+    """One milestone of one object that the clock has dealt with: its key makes every reminder happen once."""
+
+    __tablename__ = "reminders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)  # e.g. hz12:overdue
+    object_type: Mapped[str] = mapped_column(String(30))
+    object_id: Mapped[int] = mapped_column(Integer, index=True)
+    milestone: Mapped[str] = mapped_column(String(40))
+    due_at: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(String(12))  # sent | digest | superseded | skipped
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class DigestItem(Base):
+    """A non-urgent reminder waiting for its person's daily digest."""
+
+    __tablename__ = "digest_items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    reminder_id: Mapped[int] = mapped_column(ForeignKey("reminders.id"))
+    items: Mapped[list[Any]]  # reply items (JSON), listed in the digest
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    digest_key: Mapped[str | None] = mapped_column(String(80), index=True)  # set when sent
+
+
+class Acknowledgement(Base):
+    """Someone at the insurer or the authority confirmed they received a level-1 same-day report."""
+
+    __tablename__ = "acknowledgements"
+    __table_args__ = (UniqueConstraint("hazard_id", "person_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hazard_id: Mapped[int] = mapped_column(ForeignKey("hazards.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    role: Mapped[str] = mapped_column(String(30))
+    at: Mapped[dt.datetime]

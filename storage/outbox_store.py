@@ -55,7 +55,9 @@ async def private_chats(session: AsyncSession, person_id: int) -> list[Identity]
     return list(rows.scalars())
 
 
-async def notify_person(session: AsyncSession, person_id: int, key: str, items: list[Item]) -> bool:
+async def notify_person(
+    session: AsyncSession, person_id: int, key: str, items: list[Item], not_before: dt.datetime | None = None
+) -> bool:
     """To the chat the person used last (one notice per person, not one per account)."""
     chats = await private_chats(session, person_id)
     if not chats:
@@ -69,6 +71,7 @@ async def notify_person(session: AsyncSession, person_id: int, key: str, items: 
         chat_id=ident.chat_id,
         items=items,
         person_id=person_id,
+        not_before=not_before,
     )
 
 

@@ -33,6 +33,7 @@ from bot.ports import (
 )
 from storage import audit
 from storage.models import (
+    Acknowledgement,
     AuditEvent,
     ChatBinding,
     Counter,
@@ -508,6 +509,32 @@ class SqlServices:
             .first()
         )
         return await self._rect_info(r) if r else None
+
+    async def acknowledge(self, person: PersonInfo, hazard_id: int) -> HazardInfo:
+        """Insurer or authority confirms the level-1 same-day report; the repeats stop once both sides have."""
+        h = await self._hazard_row(person, hazard_id)
+        roles = await self.roles_in(person, h.project_id) & {Role.INSURER, Role.AUTHORITY}
+        if not roles or h.level != Level.ONE:
+            raise AccessDenied("acknowledge")
+        exists = (
+            await self.s.execute(
+                select(Acknowledgement).where(Acknowledgement.hazard_id == h.id, Acknowledgement.person_id == person.id)
+            )
+        ).scalar_one_or_none()
+        if exists is None:
+            role = sorted(r.value for r in roles)[0]
+            self.s.add(Acknowledgement(hazard_id=h.id, person_id=person.id, role=role, at=self.now))
+            await self.s.flush()
+            await audit.append(
+                self.s,
+                actor_id=person.id,
+                action="hazard.acknowledged",
+                object_type="hazard",
+                object_id=h.id,
+                at=self.now,
+                data={"role": role},
+            )
+        return await self._info(h)
 
     async def rectification_for_review(
         self, person: PersonInfo, rectification_id: int

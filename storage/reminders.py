@@ -1,0 +1,292 @@
+"""The clock's work on the database: find the milestones that fell due, record each once (its key), notify —
+urgent ones at once, the rest in each person's daily digest — and report what is due (`anzebot due`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import notices
+from bot.domain import escalation
+from bot.domain.escalation import ChainStep, Milestone
+from bot.domain.levels import Level, Status
+from bot.domain.roles import Role
+from bot.domain.workdays import WorkCalendar
+from bot.i18n import T
+from bot.messages import Choices, Option, from_json, to_json
+from storage import audit
+from storage.models import Acknowledgement, DigestItem, Hazard, Membership, Person, Project, Reminder
+from storage.outbox_store import notify_person
+
+log = logging.getLogger(__name__)
+
+
+def parse_hhmm(value: str) -> dt.time:
+    hour, minute = value.split(":")
+    return dt.time(int(hour), int(minute))
+
+
+@dataclass(frozen=True)
+class ClockConfig:
+    tz: ZoneInfo
+    calendar: WorkCalendar
+    quiet_start: dt.time
+    quiet_end: dt.time
+    chain: tuple[ChainStep, ...] = escalation.DEFAULT_CHAIN
+    prefix: str = "XC"
+
+
+class Clock:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        config: ClockConfig,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.sessions = sessions
+        self.config = config
+        self.now = now
+
+    # --- the sweep ---------------------------------------------------------------------------------------
+
+    async def sweep(self) -> int:
+        """Deal with every milestone that is due and not yet dealt with. Safe to run twice at once: the second
+        run finds the first one's records (SQLite serialises; on PostgreSQL the unique key refuses it)."""
+        try:
+            async with self.sessions() as s, s.begin():
+                return await self._sweep(s, self.now())
+        except IntegrityError:
+            log.info("another sweep recorded the same reminders first")
+            return 0
+
+    async def _sweep(self, s: AsyncSession, now: dt.datetime) -> int:
+        from storage.services import SqlServices
+
+        hazards = (await s.execute(select(Hazard).where(Hazard.status != Status.CLOSED.value))).scalars().all()
+        if not hazards:
+            return 0
+        ids = [h.id for h in hazards]
+        done = set(
+            (
+                await s.execute(
+                    select(Reminder.key).where(Reminder.object_type == "hazard", Reminder.object_id.in_(ids))
+                )
+            ).scalars()
+        )
+        services = SqlServices(s, prefix=self.config.prefix, deadline_days={}, tz=self.config.tz, now=now)
+        count = 0
+        for h in hazards:
+            level = Level(h.level)
+            if h.status == Status.RECTIFYING.value:
+                milestones = escalation.hazard_milestones(
+                    level, h.deadline, h.created_at, self.config.calendar, self.config.tz, self.config.chain
+                )
+                due = [m for m in milestones if m.due_at <= now and f"hz{h.id}:{m.key}" not in done]
+                drop = escalation.superseded(due)
+                for m in due:
+                    key = f"hz{h.id}:{m.key}"
+                    if m.key in drop:
+                        s.add(
+                            Reminder(
+                                key=key,
+                                object_type="hazard",
+                                object_id=h.id,
+                                milestone=m.key,
+                                due_at=m.due_at,
+                                status="superseded",
+                                created_at=now,
+                            )
+                        )
+                        continue
+                    count += await self._hazard_milestone(s, services, h, m, key, now)
+            if level == Level.ONE:
+                count += await self._same_day(s, services, h, done, now)
+        return count
+
+    async def _members(self, s: AsyncSession, project_id: int, roles: frozenset[Role]) -> list[int]:
+        rows = await s.execute(
+            select(Membership.person_id)
+            .where(
+                Membership.project_id == project_id,
+                Membership.role.in_([r.value for r in roles]),
+                Membership.active.is_(True),
+            )
+            .distinct()
+            .order_by(Membership.person_id)
+        )
+        return list(rows.scalars())
+
+    async def _hazard_milestone(
+        self, s: AsyncSession, services: object, h: Hazard, m: Milestone, key: str, now: dt.datetime
+    ) -> int:
+        info = await services._info(h)  # type: ignore[attr-defined]
+        people = await self._members(s, h.project_id, m.roles)
+        reminder = Reminder(
+            key=key,
+            object_type="hazard",
+            object_id=h.id,
+            milestone=m.key,
+            due_at=m.due_at,
+            status="sent" if m.urgent else "digest",
+            created_at=now,
+        )
+        s.add(reminder)
+        await s.flush()
+        responsible = m.roles <= escalation.RESPONSIBLE
+        for pid in people:
+            if m.urgent:
+                await notify_person(s, pid, key, list(notices.reminder_notice(info, m.key, m.kind, responsible)))
+            else:
+                line = notices.reminder_line(info, m.key, m.kind)
+                s.add(
+                    DigestItem(
+                        person_id=pid,
+                        reminder_id=reminder.id,
+                        created_at=now,
+                        items=to_json([Choices(line, (Option(f"h:{h.id}", h.number),))]),
+                    )
+                )
+        await audit.append(
+            s,
+            actor_id=None,
+            action="hazard.escalated" if m.kind == "escalation" else "hazard.reminded",
+            object_type="hazard",
+            object_id=h.id,
+            at=now,
+            data={"milestone": m.key, "to": people, "urgent": m.urgent},
+        )
+        return 1
+
+    async def _same_day(self, s: AsyncSession, services: object, h: Hazard, done: set[str], now: dt.datetime) -> int:
+        acked = set((await s.execute(select(Acknowledgement.role).where(Acknowledgement.hazard_id == h.id))).scalars())
+        missing = frozenset(r for r in (Role.INSURER, Role.AUTHORITY) if r.value not in acked)
+        if not missing:
+            return 0
+        due = [(k, at) for k, at in escalation.same_day_renotify(h.created_at, now) if f"hz{h.id}:{k}" not in done]
+        if not due:
+            return 0
+        for k, at in due[:-1]:  # missed while down: only the newest repeat is sent
+            s.add(
+                Reminder(
+                    key=f"hz{h.id}:{k}",
+                    object_type="hazard",
+                    object_id=h.id,
+                    milestone=k,
+                    due_at=at,
+                    status="superseded",
+                    created_at=now,
+                )
+            )
+        k, at = due[-1]
+        key = f"hz{h.id}:{k}"
+        s.add(
+            Reminder(
+                key=key, object_type="hazard", object_id=h.id, milestone=k, due_at=at, status="sent", created_at=now
+            )
+        )
+        info = await services._info(h)  # type: ignore[attr-defined]
+        people = await self._members(s, h.project_id, missing)
+        for pid in people:  # urgent: level 1 ignores quiet hours
+            await notify_person(s, pid, key, list(notices.same_day_renotice(info)))
+        await audit.append(
+            s,
+            actor_id=None,
+            action="hazard.same_day_repeated",
+            object_type="hazard",
+            object_id=h.id,
+            at=now,
+            data={"to": people, "missing": sorted(r.value for r in missing)},
+        )
+        return 1
+
+    # --- the daily digest ------------------------------------------------------------------------------------
+
+    async def digest(self) -> int:
+        """One message per person with everything non-urgent that came due; after their quiet hours."""
+        now = self.now()
+        local = now.astimezone(self.config.tz)
+        sent = 0
+        async with self.sessions() as s, s.begin():
+            pending = (
+                (
+                    await s.execute(
+                        select(DigestItem)
+                        .where(DigestItem.digest_key.is_(None))
+                        .order_by(DigestItem.person_id, DigestItem.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            by_person: dict[int, list[DigestItem]] = defaultdict(list)
+            for item in pending:
+                by_person[item.person_id].append(item)
+            for person_id, items in by_person.items():
+                person = await s.get(Person, person_id)
+                assert person is not None
+                start = parse_hhmm(person.quiet_start) if person.quiet_start else self.config.quiet_start
+                end = parse_hhmm(person.quiet_end) if person.quiet_end else self.config.quiet_end
+                when = escalation.quiet_end(local, start, end)
+                key = f"digest:{local.date().isoformat()}:{items[0].id}"
+                lines, options = [], []
+                for item in items:
+                    for choice in from_json(item.items):
+                        assert isinstance(choice, Choices)
+                        lines.append(choice.prompt)
+                        options.extend(choice.options)
+                digest = Choices(
+                    T("Reminders for today ({n}):\n{lines}", n=len(items), lines=lines),
+                    tuple(dict.fromkeys(options))[:10],
+                )
+                await notify_person(s, person_id, key, [digest], not_before=when.astimezone(dt.UTC))
+                for item in items:
+                    item.digest_key = key
+                sent += 1
+        return sent
+
+    # --- what is due -----------------------------------------------------------------------------------------
+
+    async def due_report(self, project_code: str | None = None) -> list[dict[str, object]]:
+        today = self.now().astimezone(self.config.tz).date()
+        cal = self.config.calendar
+        async with self.sessions() as s:
+            query = (
+                select(Hazard, Project)
+                .join(Project, Project.id == Hazard.project_id)
+                .where(Hazard.status != Status.CLOSED.value)
+                .order_by(Hazard.deadline, Hazard.level)
+            )
+            if project_code:
+                query = query.where(Project.code == project_code)
+            rows = (await s.execute(query)).all()
+            out = []
+            for h, p in rows:
+                acks = set(
+                    (await s.execute(select(Acknowledgement.role).where(Acknowledgement.hazard_id == h.id))).scalars()
+                )
+                if h.deadline < today:
+                    state = f"late {cal.working_days_between(h.deadline, today)} wd"
+                elif h.deadline == today:
+                    state = "due today"
+                else:
+                    state = f"due in {cal.working_days_between(today, h.deadline)} wd"
+                out.append(
+                    {
+                        "number": h.number,
+                        "project": p.code,
+                        "level": h.level,
+                        "status": h.status,
+                        "deadline": h.deadline.isoformat(),
+                        "state": state,
+                        "unacknowledged": sorted({"insurer", "authority"} - acks) if h.level == 1 else [],
+                    }
+                )
+            return out

@@ -1,0 +1,213 @@
+"""The clock end to end, with controlled time: reminders, the escalation chain, digests and quiet hours, the
+level-1 same-day report repeated until acknowledged — once each, across restarts and racing sweeps."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import time_machine
+from sqlalchemy import func, select
+
+from bot.domain.levels import Level
+from bot.ports import HazardDraft
+from bot.render import RICH
+from storage.models import OutboxMessage, Person, Reminder
+from storage.services import SqlServices, person_info
+from tests.conftest import make_harness
+from tests.harness import Harness, jpeg, texts
+
+TZ = ZoneInfo("Asia/Shanghai")
+PEOPLE = ("王建国", "陈经理", "刘安全", "孙监理", "周保险", "吴监管")
+
+
+def at(y: int, m: int, d: int, hh: int, mm: int = 0) -> dt.datetime:
+    return dt.datetime(y, m, d, hh, mm, tzinfo=TZ)
+
+
+async def report(h: Harness, level: Level, deadline: dt.date) -> int:
+    expert = await h.person_id("王建国")
+    async with h.app.sessions() as s, s.begin():
+        photo = await h.app.media.store(s, jpeg())
+        svc = SqlServices(s, prefix="XC", deadline_days=h.app.settings.deadline_map(), tz=TZ, now=h.app.clock())
+        me = await person_info(s, expert)
+        project = (await svc.projects(me))[0]
+        hazard = await svc.report_hazard(
+            me,
+            HazardDraft(
+                project_id=project.id,
+                group_id="height",
+                description="临边无防护",
+                location="1#楼5层",
+                suggestion="设置防护栏杆",
+                deadline=deadline,
+                level=level,
+                photos=[photo.sha256],
+            ),
+        )
+    await h.app.dispatcher.drain()
+    return hazard.id
+
+
+async def tick(h: Harness) -> None:
+    """What the scheduler does each minute and at 08:30, run by hand at the controlled time."""
+    await h.app.clock_work.sweep()
+    await h.app.clock_work.digest()
+    await h.app.dispatcher.drain()
+
+
+async def test_a_level2_hazard_walks_the_chain_once_across_a_restart(db_url: str, tmp_path: Path) -> None:
+    with time_machine.travel(at(2026, 11, 17, 9, 30), tick=False) as clock:
+        h = await make_harness(db_url, tmp_path, RICH)
+        users = {name: await h.login(name) for name in PEOPLE}
+        await report(h, Level.TWO, dt.date(2026, 11, 20))
+        for name in ("陈经理", "刘安全"):
+            assert "隐患整改通知单" in texts(h.inbox(users[name]))
+        seen = {name: len(h.inbox(u)) for name, u in users.items()}
+
+        def new(name: str) -> str:
+            out = texts(h.inbox(users[name])[seen[name] :])
+            seen[name] = len(h.inbox(users[name]))
+            return out
+
+        clock.move_to(at(2026, 11, 19, 8, 30))
+        await asyncio.gather(h.app.clock_work.sweep(), h.app.clock_work.sweep())  # two sweeps racing
+        await tick(h)
+        for name in ("陈经理", "刘安全"):
+            out = new(name)
+            assert out.count("今日提醒（1 条）") == 1 and "整改明天到期" in out, out
+        assert not new("周保险") and not new("吴监管")
+
+        clock.move_to(at(2026, 11, 20, 8, 30))
+        await tick(h)
+        assert "整改今天到期" in new("陈经理")
+
+        await h.app.engine.dispose()  # the service restarts
+        h = await make_harness(db_url, tmp_path, RICH, seed=False)
+        h.channel.sent.clear()
+        seen = {name: 0 for name in PEOPLE}
+        await tick(h)  # nothing is due again after the restart
+        assert all(not new(name) for name in PEOPLE)
+
+        clock.move_to(at(2026, 11, 23, 8, 30))  # Monday: overdue
+        await tick(h)
+        assert "整改已逾期" in new("陈经理") and "整改已逾期" in new("刘安全")
+        clock.move_to(at(2026, 11, 24, 8, 30))
+        await tick(h)
+        assert "逾期隐患：报送给您" in new("周保险") and not new("吴监管") and not new("孙监理")
+        clock.move_to(at(2026, 11, 25, 8, 30))
+        await tick(h)
+        assert "逾期隐患：报送给您" in new("吴监管")
+        clock.move_to(at(2026, 11, 26, 8, 30))
+        await tick(h)
+        await tick(h)
+        assert all(not new(name) for name in PEOPLE)
+
+        async with h.app.readonly() as s:
+            keys = (await s.execute(select(Reminder.key).order_by(Reminder.id))).scalars().all()
+            assert [k.split(":")[1] for k in keys] == ["due-1", "due-0", "overdue", "esc-1", "esc-2"]
+        r = await h.say(users["陈经理"], "/hazard XC-2026-000001")
+        history = texts(r)
+        assert "已报送（逾期隐患：报送给您）" in history and "已提醒（整改明天到期）" in history
+        await h.app.engine.dispose()
+
+
+async def test_reminders_missed_while_down_are_sent_once_in_one_digest(db_url: str, tmp_path: Path) -> None:
+    with time_machine.travel(at(2026, 11, 17, 9, 30), tick=False) as clock:
+        h = await make_harness(db_url, tmp_path, RICH)
+        manager = await h.login("陈经理")
+        await report(h, Level.THREE, dt.date(2026, 11, 19))
+        before = len(h.inbox(manager))
+        clock.move_to(at(2026, 11, 23, 10, 0))  # down since Tuesday
+        await tick(h)
+        out = texts(h.inbox(manager)[before:])
+        assert out.count("今日提醒") == 1 and "整改已逾期" in out and "整改今天到期" not in out
+        async with h.app.readonly() as s:
+            statuses = dict((await s.execute(select(Reminder.milestone, Reminder.status))).all())
+        assert statuses == {"due-1": "superseded", "due-0": "superseded", "overdue": "digest", "esc-1": "digest"}
+        await h.app.engine.dispose()
+
+
+async def test_a_digest_waits_for_the_end_of_a_persons_quiet_hours(db_url: str, tmp_path: Path) -> None:
+    with time_machine.travel(at(2026, 11, 17, 9, 30), tick=False) as clock:
+        h = await make_harness(db_url, tmp_path, RICH)
+        manager = await h.login("陈经理")
+        async with h.app.sessions() as s, s.begin():
+            person = await s.get(Person, await h.person_id("陈经理"))
+            assert person is not None
+            person.quiet_start, person.quiet_end = "20:00", "09:15"
+        await report(h, Level.FOUR, dt.date(2026, 11, 19))
+        before = len(h.inbox(manager))
+        clock.move_to(at(2026, 11, 18, 8, 30))
+        await tick(h)
+        assert len(h.inbox(manager)) == before  # still quiet for this person
+        async with h.app.readonly() as s:
+            row = (await s.execute(select(OutboxMessage).where(OutboxMessage.key.like("digest:%")))).scalar_one()
+            assert row.next_attempt_at == at(2026, 11, 18, 9, 15).astimezone(dt.UTC)
+        clock.move_to(at(2026, 11, 18, 9, 15))
+        await h.app.dispatcher.drain()
+        assert "整改明天到期" in texts(h.inbox(manager)[before:])
+        await h.app.engine.dispose()
+
+
+async def test_level1_same_day_report_repeats_until_both_sides_acknowledge(db_url: str, tmp_path: Path) -> None:
+    with time_machine.travel(at(2026, 11, 17, 22, 30), tick=False) as clock:  # late at night: quiet hours
+        h = await make_harness(db_url, tmp_path, RICH)
+        insurer, authority = await h.login("周保险"), await h.login("吴监管")
+        await h.login("陈经理")
+        await report(h, Level.ONE, dt.date(2026, 11, 18))
+        # Level 1 ignores quiet hours: the same-day report is out at once.
+        report_card = next(m for m in h.inbox(insurer) if "当日报告" in m.text)
+        assert "确认收到" in [label for _, label in report_card.message.offers]
+        assert any("当日报告" in m.text for m in h.inbox(authority))
+
+        clock.move_to(at(2026, 11, 18, 0, 31))
+        await tick(h)
+        assert "尚未确认" in texts(h.inbox(insurer)[-1:]) and "尚未确认" in texts(h.inbox(authority)[-1:])
+
+        r = await h.pick(insurer, "确认收到", [report_card])
+        assert "已确认收到 XC-2026-000001" in texts(r)
+        n_insurer, n_authority = len(h.inbox(insurer)), len(h.inbox(authority))
+        clock.move_to(at(2026, 11, 18, 2, 31))
+        await tick(h)
+        assert len(h.inbox(insurer)) == n_insurer  # the insurer's side has acknowledged
+        assert "尚未确认" in texts(h.inbox(authority)[n_authority:])
+
+        authority_card = next(
+            m for m in reversed(h.inbox(authority)) if "确认收到" in [label for _, label in m.message.offers]
+        )
+        await h.pick(authority, "确认收到", [authority_card])
+        n_authority = len(h.inbox(authority))
+        clock.move_to(at(2026, 11, 18, 6, 31))
+        await tick(h)
+        assert len(h.inbox(authority)) == n_authority
+        async with h.app.readonly() as s:
+            repeats = (
+                await s.execute(select(func.count()).select_from(Reminder).where(Reminder.milestone.like("sameday-%")))
+            ).scalar_one()
+        assert repeats == 2
+        # The site manager cannot acknowledge for the insurer.
+        r = await h.press(await h.login("陈经理"), report_card.message.offers[0][0])
+        assert "没有此操作权限" in texts(r)
+        await h.app.engine.dispose()
+
+
+def test_due_lists_what_is_late(db_url: str, tmp_path: Path, monkeypatch: object, capsys: object) -> None:
+    from bot.cli import main
+
+    async def setup() -> None:
+        h = await make_harness(db_url, tmp_path, RICH)
+        await report(h, Level.ONE, dt.date(2026, 11, 18))
+        await h.app.engine.dispose()
+
+    with time_machine.travel(at(2026, 11, 17, 10, 0), tick=False) as clock:
+        asyncio.run(setup())
+        clock.move_to(at(2026, 11, 20, 10, 0))
+        monkeypatch.setenv("ANZEBOT_DATABASE_URL", db_url)  # type: ignore[attr-defined]
+        monkeypatch.chdir(tmp_path)  # type: ignore[attr-defined]
+        assert main(["due"]) == 0
+    out = capsys.readouterr().out  # type: ignore[attr-defined]
+    assert "XC-2026-000001  XC-P001  L1  rectifying" in out
+    assert "late 2 wd" in out and "not acknowledged by: authority, insurer" in out
