@@ -300,3 +300,13 @@ async def test_appchat_group_from_the_cli(
     create = next(c for c in world.fake.calls if c.path == "appchat/create")
     assert set(create.body["userlist"]) == {"chenjl", "liuaq", "sunjl", "wangjg", "zhoubx"}
     assert "created and bound" in capsys.readouterr().out
+
+
+async def test_files_are_uploaded_then_sent(world: World) -> None:
+    from bot.render import Rendered
+
+    mid = await world.app.wecom.send("liuaq", Rendered("整改报告", document=("ab" * 32, "report.pdf")), b"%PDF-1.7 x")
+    upload = next(c for c in world.fake.calls if c.path == "media/upload")
+    assert upload.params["type"] == "file" and upload.files["media"] == b"%PDF-1.7 x"
+    sent = [c for c in world.fake.sent("liuaq") if c.body.get("msgtype") == "file"]
+    assert len(sent) == 1 and sent[0].body["file"]["media_id"].startswith("MEDIA_") and mid

@@ -189,14 +189,19 @@ class WeComClient:
                 raise ChannelError(f"media/get: {type(exc).__name__}") from exc
         raise ChannelError("media/get: token still refused after a refresh")
 
-    async def upload_image(self, data: bytes, filename: str = "photo.jpg") -> str:
+    async def upload(self, data: bytes, kind: str = "image", filename: str = "photo.jpg") -> str:
+        """Temporary media (3 days): `kind` image (≤10 MB) or file (≤20 MB)."""
+
         def form() -> aiohttp.FormData:
             f = aiohttp.FormData()
             f.add_field("media", data, filename=filename, content_type="application/octet-stream")
             return f
 
-        body = await self.call("media/upload", params={"type": "image"}, form=form)
+        body = await self.call("media/upload", params={"type": kind}, form=form)
         return str(body["media_id"])
+
+    async def upload_image(self, data: bytes, filename: str = "photo.jpg") -> str:
+        return await self.upload(data, "image", filename)
 
 
 def to_incoming(msg: Any) -> Incoming | None:
@@ -367,7 +372,9 @@ class WeComChannel:
         if message.buttons:
             return await self._send_card(base, message)
         if message.document and media is not None:
-            return last  # files are not sent to the app chat in this version
+            media_id = await self.client.upload(media, "file", message.document[1])
+            body = await self.client.call("message/send", {**base, "msgtype": "file", "file": {"media_id": media_id}})
+            last = str(body.get("msgid", ""))
         for part in split_utf8(message.text) if message.text else []:
             body = await self.client.call("message/send", {**base, "msgtype": "text", "text": {"content": part}})
             last = str(body.get("msgid", ""))
