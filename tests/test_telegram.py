@@ -368,3 +368,16 @@ async def test_a_group_that_removed_the_bot_is_reported_and_not_retried(world: W
         binding = (await s.execute(select(ChatBinding).where(ChatBinding.chat_id == str(GROUP)))).scalar_one()
         assert binding.active is False
     assert len([c for c in fake.calls if c.chat == str(GROUP)]) == 1  # given up at once, not retried
+
+
+def test_every_button_value_fits_telegrams_64_bytes() -> None:
+    from bot.domain.lec import format_score, tables
+    from bot.domain.taxonomy import taxonomy
+
+    tax = taxonomy()
+    values = [f"f:group:{g.id}" for g in tax.groups]
+    values += [f"f:major:{m.id}" for g in tax.groups for m in g.major]
+    values += [f"f:check:{c.index}" for g in tax.groups for c in g.checks]
+    values += [f"f:lec{k}:{format_score(f.score)}" for k in "LEC" for f in getattr(tables(), k)]
+    values += ["f:deadline:2026-11-26", "rv:999999999:ok", "rect:999999999", "ack:999999999", "h:999999999"]
+    assert max(len(v.encode()) for v in values) <= 64

@@ -310,3 +310,10 @@ async def test_files_are_uploaded_then_sent(world: World) -> None:
     assert upload.params["type"] == "file" and upload.files["media"] == b"%PDF-1.7 x"
     sent = [c for c in world.fake.sent("liuaq") if c.body.get("msgtype") == "file"]
     assert len(sent) == 1 and sent[0].body["file"]["media_id"].startswith("MEDIA_") and mid
+
+
+async def test_a_media_error_answered_as_json_is_a_clear_reply(world: World) -> None:
+    await world.post(world.cb.image(USERS["王建国"], "MEDIA_DOES_NOT_EXIST"))  # WeCom answers 200 + errcode
+    await world.said(USERS["王建国"], "文件下载失败")
+    async with world.app.readonly() as s:
+        assert (await s.execute(select(func.count()).select_from(Hazard))).scalar_one() == 0
