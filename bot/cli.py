@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.calendar_file import CalendarFileError
 from bot.config import ConfigError, Settings
-from storage import admin, audit, demo
+from storage import admin, audit, demo, visits
 from storage.db import make_engine, migrate, sessions
+from storage.visits import SERVICES
 
 
 class CliError(Exception):
@@ -88,6 +89,19 @@ def parser() -> argparse.ArgumentParser:
     appchat = wc.add_parser("appchat", help="create a WeCom group chat with the project's people and bind it")
     appchat.add_argument("--project", required=True)
     appchat.add_argument("--name", required=True)
+
+    plan = sub.add_parser("plan", help="service plans").add_subparsers(dest="sub", required=True)
+    pl = plan.add_parser("add", help="propose a project's service plan; the insurer confirms it in chat")
+    pl.add_argument("--project", required=True)
+    pl.add_argument("--experts", required=True, help="comma-separated names or ids (≥3: civil, mechanical, electrical)")
+    pl.add_argument("--leader", required=True)
+    pl.add_argument("--services", default="inspection", help="comma-separated: " + ",".join(SERVICES))
+    visit = sub.add_parser("visit", help="visits").add_subparsers(dest="sub", required=True)
+    va = visit.add_parser("add", help="schedule an on-site visit")
+    va.add_argument("--project", required=True)
+    va.add_argument("--date", required=True, type=_date)
+    va.add_argument("--experts", help="default: the confirmed plan's expert group")
+    va.add_argument("--leader")
 
     due = sub.add_parser("due", help="what is due and late, across projects or for one")
     due.add_argument("--project")
@@ -211,6 +225,32 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
     elif args.cmd == "wecom":
         chat_id = await _create_appchat(settings, args.project, args.name)
         print(f"WeCom group chat {chat_id} created and bound to {args.project}")
+    elif args.cmd == "plan":
+        plan = await _with_session(
+            settings,
+            lambda s: visits.add_plan(
+                s,
+                project=args.project,
+                experts=_split(args.experts),
+                leader=args.leader,
+                services=_split(args.services),
+                now=dt.datetime.now(dt.UTC),
+            ),
+        )
+        print(f"service plan {plan.id} proposed; the project's insurer confirms it in chat")
+    elif args.cmd == "visit":
+        visit = await _with_session(
+            settings,
+            lambda s: visits.add_visit(
+                s,
+                project=args.project,
+                on=args.date,
+                experts=_split(args.experts) if args.experts else None,
+                leader=args.leader,
+                now=dt.datetime.now(dt.UTC),
+            ),
+        )
+        print(f"visit {visit.id} scheduled on {visit.scheduled_on.isoformat()}")
     elif args.cmd == "due":
         rows = await _due(settings, args.project)
         if args.json:
@@ -277,6 +317,10 @@ async def _due(settings: Settings, project: str | None) -> list[dict[str, Any]]:
         return await clock.due_report(project)
     finally:
         await engine.dispose()
+
+
+def _split(value: str) -> list[str]:
+    return [v.strip() for v in value.replace("，", ",").split(",") if v.strip()]
 
 
 async def _noop() -> None:

@@ -220,3 +220,11 @@ def same_day_renotice(h: HazardInfo) -> list[Card | Text | Photo]:
             (acknowledge_option(h), details_option(h)),
         )
     ]
+
+
+VISIT_TASKS: dict[str, str] = {
+    "material": N_("Upload of the visit material"),
+    "report": N_("Service report"),
+    "revisit": N_("Revisit of the insured"),
+    "archive": N_("Records confirmed and archived"),
+}

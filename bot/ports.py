@@ -106,6 +106,30 @@ class HistoryEntry:
     data: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class ObligationInfo:
+    key: str
+    due_by: dt.date
+    done_on: dt.date | None
+    status: str  # done | due | late
+
+
+@dataclass(frozen=True)
+class PlanInfo:
+    project: ProjectInfo
+    plan_status: str | None  # draft | confirmed | None (no plan yet)
+    obligations: tuple[ObligationInfo, ...]
+
+
+@dataclass(frozen=True)
+class VisitInfo:
+    id: int
+    project_name: str
+    scheduled_on: dt.date
+    status: str
+    open_tasks: tuple[tuple[str, dt.date], ...]  # (milestone, due on)
+
+
 @dataclass
 class HazardDraft:
     project_id: int
@@ -150,6 +174,12 @@ class Services(Protocol):
     async def can_rectify(self, person: PersonInfo, hazard: HazardInfo) -> bool: ...
     async def pending_rectification(self, hazard_id: int) -> RectificationInfo | None: ...
     async def acknowledge(self, person: PersonInfo, hazard_id: int) -> HazardInfo: ...
+    async def plans(self, person: PersonInfo) -> list[PlanInfo]: ...
+    async def confirm_plan(self, person: PersonInfo, plan_id: int) -> str: ...
+    async def my_visits(self, person: PersonInfo) -> list[VisitInfo]: ...
+    async def start_visit(self, person: PersonInfo, visit_id: int) -> VisitInfo: ...
+    async def close_visit(self, person: PersonInfo, visit_id: int, summary: str) -> VisitInfo: ...
+    async def complete_visit_task(self, person: PersonInfo, visit_id: int, milestone: str) -> VisitInfo: ...
     async def rectification_for_review(
         self, person: PersonInfo, rectification_id: int
     ) -> tuple[HazardInfo, RectificationInfo]: ...

@@ -160,7 +160,12 @@ class Router:
             if not replies:
                 conv = await conversations.load(s, inc.channel, inc.chat_id, inc.user_id)
                 services = SqlServices(
-                    s, prefix=self.config.prefix, deadline_days=self.config.deadline_days, tz=self.config.tz, now=now
+                    s,
+                    prefix=self.config.prefix,
+                    deadline_days=self.config.deadline_days,
+                    tz=self.config.tz,
+                    now=now,
+                    calendar=self.config.calendar,
                 )
                 ctx = Context(
                     inc,

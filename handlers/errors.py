@@ -20,6 +20,17 @@ REASONS: dict[str, str] = {
     "photo_missing": N_("A photo could not be found any more; please send it again."),
     "too_long": N_("That text is too long (at most 1000 characters)."),
     "reason_required": N_("Please give a reason for rejecting."),
+    "not_today": N_("This visit is scheduled for another day; start it on the day."),
+}
+
+
+OTHER_STATES = {
+    "confirmed": N_("confirmed"),
+    "started": N_("in progress"),
+    "closed": N_("closed"),
+    "done": N_("done"),
+    "draft": N_("waiting for confirmation"),
+    "replaced": N_("replaced"),
 }
 
 
@@ -29,5 +40,5 @@ def explain(error: ServiceError) -> Msg:
     key = REASONS.get(error.reason, N_("That did not work. Please try again."))
     if error.reason == "conflict":
         status = error.details.get("status", "")
-        return T(key, status=T(STATUS_NAMES[status]) if status in STATUS_NAMES else status)
+        return T(key, status=T(STATUS_NAMES[status]) if status in STATUS_NAMES else T(OTHER_STATES.get(status, status)))
     return T(key)

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.roles import OrgKind, Role, role_fits_org
 from storage import audit
+from storage.invite_codes import hash_code
 from storage.models import ChatBinding, Identity, Invite, Membership, Organisation, Person, Policy, Project, ProjectUnit
-from storage.services import hash_code
 
 # No 0/O/1/I: codes are read off a phone screen and typed with gloves on.
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"

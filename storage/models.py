@@ -199,6 +199,7 @@ class Hazard(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[dt.datetime | None]
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
@@ -352,3 +353,61 @@ class Acknowledgement(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     role: Mapped[str] = mapped_column(String(30))
     at: Mapped[dt.datetime]
+
+
+class ServicePlan(Base):
+    """一项目一方案: the services agreed for a project and its expert group; counts once the insurer confirms."""
+
+    __tablename__ = "service_plans"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    services: Mapped[list[Any]]  # inspection, risk_assessment, training, drill, …
+    leader_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    status: Mapped[str] = mapped_column(String(12), default="draft")  # draft | confirmed | replaced
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    confirmed_at: Mapped[dt.datetime | None]
+
+
+class PlanExpert(Base):
+    __tablename__ = "plan_experts"
+    __table_args__ = (UniqueConstraint("plan_id", "person_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("service_plans.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+
+
+class Visit(Base):
+    """服务记录: an on-site service, scheduled, started by its leader on the day, closed with a summary."""
+
+    __tablename__ = "visits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    scheduled_on: Mapped[dt.date] = mapped_column(Date)
+    leader_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    status: Mapped[str] = mapped_column(String(12), default="scheduled")  # scheduled | started | closed
+    started_at: Mapped[dt.datetime | None]
+    closed_at: Mapped[dt.datetime | None]
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
+    summary: Mapped[str | None] = mapped_column(Text)
+
+
+class VisitExpert(Base):
+    __tablename__ = "visit_experts"
+    __table_args__ = (UniqueConstraint("visit_id", "person_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+
+
+class VisitTask(Base):
+    """What a closed visit owes: material (2 wd), report (5), revisit (10), archive (20)."""
+
+    __tablename__ = "visit_tasks"
+    __table_args__ = (UniqueConstraint("visit_id", "milestone"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
+    milestone: Mapped[str] = mapped_column(String(12))
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    done_at: Mapped[dt.datetime | None]
+    done_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))

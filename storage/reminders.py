@@ -23,7 +23,17 @@ from bot.domain.workdays import WorkCalendar
 from bot.i18n import T
 from bot.messages import Choices, Option, from_json, to_json
 from storage import audit
-from storage.models import Acknowledgement, DigestItem, Hazard, Membership, Person, Project, Reminder
+from storage.models import (
+    Acknowledgement,
+    DigestItem,
+    Hazard,
+    Membership,
+    Person,
+    Project,
+    Reminder,
+    Visit,
+    VisitTask,
+)
 from storage.outbox_store import notify_person
 
 log = logging.getLogger(__name__)
@@ -70,9 +80,10 @@ class Clock:
     async def _sweep(self, s: AsyncSession, now: dt.datetime) -> int:
         from storage.services import SqlServices
 
+        count = await self._visits(s, now)
         hazards = (await s.execute(select(Hazard).where(Hazard.status != Status.CLOSED.value))).scalars().all()
         if not hazards:
-            return 0
+            return count
         ids = [h.id for h in hazards]
         done = set(
             (
@@ -82,7 +93,6 @@ class Clock:
             ).scalars()
         )
         services = SqlServices(s, prefix=self.config.prefix, deadline_days={}, tz=self.config.tz, now=now)
-        count = 0
         for h in hazards:
             level = Level(h.level)
             if h.status == Status.RECTIFYING.value:
@@ -109,6 +119,83 @@ class Clock:
                     count += await self._hazard_milestone(s, services, h, m, key, now)
             if level == Level.ONE:
                 count += await self._same_day(s, services, h, done, now)
+        return count
+
+    async def _visits(self, s: AsyncSession, now: dt.datetime) -> int:
+        """What closed visits still owe: a reminder the working day before, on the day, and when late — to the
+        visit's leader and the agency (daily digest)."""
+        from storage.visits import agency_people
+
+        tasks = (
+            await s.execute(
+                select(VisitTask, Visit).join(Visit, Visit.id == VisitTask.visit_id).where(VisitTask.done_at.is_(None))
+            )
+        ).all()
+        if not tasks:
+            return 0
+        done = set((await s.execute(select(Reminder.key).where(Reminder.object_type == "visit"))).scalars())
+        cal, tz = self.config.calendar, self.config.tz
+        count = 0
+        for task, visit in tasks:
+            marks = [
+                ("due-1", escalation.previous_working_day(task.due_on, cal)),
+                ("due-0", task.due_on),
+                ("overdue", cal.add_working_days(task.due_on, 1)),
+            ]
+            due = [(k, escalation.at_local(day, escalation.REMIND_AT, tz)) for k, day in marks]
+            due = [(k, at) for k, at in due if at <= now and f"v{visit.id}:{task.milestone}:{k}" not in done]
+            if not due:
+                continue
+            for k, at in due[:-1]:
+                s.add(
+                    Reminder(
+                        key=f"v{visit.id}:{task.milestone}:{k}",
+                        object_type="visit",
+                        object_id=visit.id,
+                        milestone=f"{task.milestone}:{k}",
+                        due_at=at,
+                        status="superseded",
+                        created_at=now,
+                    )
+                )
+            k, at = due[-1]
+            reminder = Reminder(
+                key=f"v{visit.id}:{task.milestone}:{k}",
+                object_type="visit",
+                object_id=visit.id,
+                milestone=f"{task.milestone}:{k}",
+                due_at=at,
+                status="digest",
+                created_at=now,
+            )
+            s.add(reminder)
+            await s.flush()
+            project = await s.get(Project, visit.project_id)
+            assert project is not None
+            line = T(
+                "{task} of the visit to {project} on {date}: due {due}{late}",
+                task=T(notices.VISIT_TASKS[task.milestone]),
+                project=project.name,
+                date=(visit.closed_on or visit.scheduled_on).isoformat(),
+                due=task.due_on.isoformat(),
+                late=T(" · OVERDUE") if k == "overdue" else "",
+            )
+            for pid in await agency_people(s, visit):
+                s.add(
+                    DigestItem(
+                        person_id=pid, reminder_id=reminder.id, created_at=now, items=to_json([Choices(line, ())])
+                    )
+                )
+            await audit.append(
+                s,
+                actor_id=None,
+                action="visit.reminded",
+                object_type="visit",
+                object_id=visit.id,
+                at=now,
+                data={"milestone": f"{task.milestone}:{k}"},
+            )
+            count += 1
         return count
 
     async def _members(self, s: AsyncSession, project_id: int, roles: frozenset[Role]) -> list[int]:

@@ -4,7 +4,6 @@ rows for the notices it causes in the same transaction (the router commits once 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
@@ -17,6 +16,7 @@ from bot.domain.levels import Event, Level, Status, TransitionError
 from bot.domain.numbering import counter_name, format_number, looks_like_number, normalise
 from bot.domain.roles import Action, Role, allowed
 from bot.domain.taxonomy import taxonomy
+from bot.domain.workdays import WorkCalendar
 from bot.messages import Item
 from bot.ports import (
     AccessDenied,
@@ -26,12 +26,16 @@ from bot.ports import (
     HistoryEntry,
     InviteProblem,
     NotFound,
+    ObligationInfo,
     PersonInfo,
+    PlanInfo,
     ProjectInfo,
     RectificationInfo,
     ServiceError,
+    VisitInfo,
 )
-from storage import audit
+from storage import audit, visits
+from storage.invite_codes import hash_code
 from storage.models import (
     Acknowledgement,
     AuditEvent,
@@ -47,14 +51,13 @@ from storage.models import (
     Person,
     Project,
     Rectification,
+    ServicePlan,
+    Visit,
+    VisitTask,
 )
 from storage.outbox_store import notify_person, notify_project_groups
 
 MAX_TEXT = 1000
-
-
-def hash_code(code: str) -> str:
-    return hashlib.sha256(code.strip().upper().encode()).hexdigest()
 
 
 async def person_info(session: AsyncSession, person_id: int) -> PersonInfo:
@@ -80,13 +83,21 @@ async def person_for_account(session: AsyncSession, channel: str, user_id: str) 
 
 class SqlServices:
     def __init__(
-        self, session: AsyncSession, *, prefix: str, deadline_days: dict[Level, int], tz: ZoneInfo, now: dt.datetime
+        self,
+        session: AsyncSession,
+        *,
+        prefix: str,
+        deadline_days: dict[Level, int],
+        tz: ZoneInfo,
+        now: dt.datetime,
+        calendar: WorkCalendar | None = None,
     ) -> None:
         self.s = session
         self.prefix = prefix
         self.deadline_days = deadline_days
         self.tz = tz
         self.now = now
+        self.calendar = calendar or WorkCalendar()
 
     # --- people, projects, chats ------------------------------------------------------------------------
 
@@ -369,6 +380,7 @@ class SqlServices:
             stop_work=plan.stop_work,
             created_at=self.now,
             updated_at=self.now,
+            visit_id=await visits.started_visit_of(self.s, person.id, draft.project_id),
             lec_l=lec[0] if lec else None,
             lec_e=lec[1] if lec else None,
             lec_c=lec[2] if lec else None,
@@ -509,6 +521,80 @@ class SqlServices:
             .first()
         )
         return await self._rect_info(r) if r else None
+
+    # --- service plans and visits (storage/visits.py) -----------------------------------------------------
+
+    async def plans(self, person: PersonInfo) -> list[PlanInfo]:
+        out = []
+        for project in await self.projects(person):
+            plan = (
+                (
+                    await self.s.execute(
+                        select(ServicePlan.status).where(
+                            ServicePlan.project_id == project.id, ServicePlan.status != "replaced"
+                        )
+                    )
+                )
+                .scalars()
+                .first()
+            )
+            today = self.now.astimezone(self.tz).date()
+            obs = await visits.project_obligations(self.s, project.id, self.calendar)
+            out.append(
+                PlanInfo(project, plan, tuple(ObligationInfo(o.key, o.due_by, o.done_on, o.status(today)) for o in obs))
+            )
+        return out
+
+    async def confirm_plan(self, person: PersonInfo, plan_id: int) -> str:
+        return await visits.confirm_plan(self.s, person, plan_id, self.now)
+
+    async def _visit_info(self, v: Visit) -> VisitInfo:
+        project = await self.s.get(Project, v.project_id)
+        tasks = (
+            (
+                await self.s.execute(
+                    select(VisitTask)
+                    .where(VisitTask.visit_id == v.id, VisitTask.done_at.is_(None))
+                    .order_by(VisitTask.due_on)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        return VisitInfo(
+            v.id,
+            project.name if project else "",
+            v.scheduled_on,
+            v.status,
+            tuple((t.milestone, t.due_on) for t in tasks),
+        )
+
+    async def my_visits(self, person: PersonInfo) -> list[VisitInfo]:
+        rows = (
+            (await self.s.execute(select(Visit).where(Visit.leader_id == person.id).order_by(Visit.scheduled_on)))
+            .scalars()
+            .all()
+        )
+        infos = [await self._visit_info(v) for v in rows]
+        return [v for v in infos if v.status != "closed" or v.open_tasks]
+
+    async def start_visit(self, person: PersonInfo, visit_id: int) -> VisitInfo:
+        visit = await visits.start_visit(self.s, person, visit_id, self.now.astimezone(self.tz).date(), self.now)
+        return await self._visit_info(visit)
+
+    async def close_visit(self, person: PersonInfo, visit_id: int, summary: str) -> VisitInfo:
+        await visits.close_visit(
+            self.s, person, visit_id, summary, self.calendar, self.now.astimezone(self.tz).date(), self.now
+        )
+        visit = await self.s.get(Visit, visit_id)
+        assert visit is not None
+        return await self._visit_info(visit)
+
+    async def complete_visit_task(self, person: PersonInfo, visit_id: int, milestone: str) -> VisitInfo:
+        await visits.complete_task(self.s, person, visit_id, milestone, self.now)
+        visit = await self.s.get(Visit, visit_id)
+        assert visit is not None
+        return await self._visit_info(visit)
 
     async def acknowledge(self, person: PersonInfo, hazard_id: int) -> HazardInfo:
         """Insurer or authority confirms the level-1 same-day report; the repeats stop once both sides have."""

@@ -1,0 +1,137 @@
+"""Service plans and visits: the insurer confirms the plan, /plan shows what is owed, a visit closed just before
+National Day owes its material, report, revisit and archive on the right working days, and the clock says so."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from bot.render import RICH
+from storage import visits
+from storage.admin import AdminError
+from storage.models import Hazard, ServicePlan, VisitTask
+from tests.conftest import make_harness
+from tests.harness import texts
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def at(y: int, m: int, d: int, hh: int, mm: int = 0) -> dt.datetime:
+    return dt.datetime(y, m, d, hh, mm, tzinfo=TZ)
+
+
+async def test_plan_is_validated_then_confirmed_by_the_insurer_only(db_url: str, tmp_path: Path) -> None:
+    with time_machine.travel(at(2026, 11, 17, 9, 30), tick=False):
+        h = await make_harness(db_url, tmp_path, RICH)
+        insurer, manager = await h.login("周保险"), await h.login("陈经理")
+        async with h.app.sessions() as s, s.begin():
+            with pytest.raises(AdminError, match="missing_speciality:electrical"):
+                await visits.add_plan(
+                    s,
+                    project="XC-P001",
+                    experts=["王建国", "李机电"],
+                    leader="王建国",
+                    services=["inspection"],
+                    now=h.app.clock(),
+                )
+        async with h.app.sessions() as s, s.begin():
+            await visits.add_plan(
+                s,
+                project="XC-P001",
+                experts=["王建国", "李机电", "赵电工"],
+                leader="王建国",
+                services=["inspection", "training"],
+                now=h.app.clock(),
+            )
+        await h.app.dispatcher.drain()
+        card = next(m for m in h.inbox(insurer) if "待确认的服务方案" in m.text)
+        assert "王建国、李机电、赵电工" in card.text
+        r = await h.press(manager, card.message.offers[0][0])
+        assert "没有此操作权限" in texts(r)
+        r = await h.pick(insurer, "确认方案", [card])
+        assert "服务方案已确认" in texts(r)
+        r = await h.pick(insurer, "确认方案", [card])
+        assert "已处理过，当前状态：已确认" in texts(r)
+        async with h.app.readonly() as s:
+            assert (await s.execute(select(ServicePlan.status))).scalar_one() == "confirmed"
+
+        r = await h.say(manager, "/plan")
+        out = texts(r)
+        # Demo policy of XC-P001: premium 126,000 (≥100,000: two on-site services, the first within 3 months).
+        assert "保险机构已确认" in out and "第 1 次现场服务" in out and "第 2 次现场服务" in out
+        assert "保单生效后首次排查" in out and "已逾期" in out  # no inspection yet, 60 days into the policy
+        await h.app.engine.dispose()
+
+
+async def test_a_visit_closed_before_national_day(db_url: str, tmp_path: Path) -> None:
+    with time_machine.travel(at(2026, 9, 29, 9, 0), tick=False) as clock:
+        h = await make_harness(db_url, tmp_path, RICH)
+        leader, expert = await h.login("王建国"), await h.login("赵电工")
+        async with h.app.sessions() as s, s.begin():
+            await visits.add_visit(
+                s,
+                project="XC-P001",
+                on=dt.date(2026, 9, 30),
+                experts=["王建国", "李机电", "赵电工"],
+                leader="王建国",
+                now=h.app.clock(),
+            )
+        await h.app.dispatcher.drain()
+        assert "已安排 2026-09-30" in texts(h.inbox(expert))
+
+        r = await h.say(leader, "/visit")
+        r = await h.pick(leader, "开始本次服务", r)
+        assert "不是安排在今天" in texts(r)
+
+        clock.move_to(at(2026, 9, 30, 9, 0))
+        r = await h.say(leader, "/visit")
+        r = await h.pick(leader, "开始本次服务", r)
+        assert "服务已开始" in texts(r)
+        # An expert of the visit reports with a captioned photo: the hazard is filed under the visit.
+        r = await h.photo(expert, caption="四级 配电箱门未关 位置：生活区")
+        while "请核对上报内容" not in texts(r):
+            offers = [label for m in r for _, label in m.message.offers]
+            for label in ("锦城花园", "均不符合", "跳过", "使用标准表述", "15 个工作日"):
+                if any(label in offer for offer in offers):
+                    r = await h.pick(expert, label, r)
+                    break
+            else:
+                raise AssertionError(texts(r))
+        await h.pick(expert, "提交", r)
+        async with h.app.readonly() as s:
+            assert (await s.execute(select(Hazard.visit_id))).scalar_one() == 1
+
+        r = await h.say(leader, "/visit")
+        r = await h.pick(leader, "结束本次服务", r)
+        r = await h.say(leader, "检查了塔吊与临时用电，发现 1 项四级隐患")
+        out = texts(r)
+        assert "上传服务资料，截止 2026-10-09" in out and "服务报告，截止 2026-10-13" in out
+        assert "回访投保单位，截止 2026-10-20" in out and "记录双方确认并归档，截止 2026-11-03" in out
+
+        before = len(h.inbox(leader))
+        clock.move_to(at(2026, 10, 8, 8, 30))  # the working day before the material is due
+        await h.app.clock_work.sweep()
+        await h.app.clock_work.digest()
+        await h.app.dispatcher.drain()
+        digest = texts(h.inbox(leader)[before:])
+        assert "今日提醒（1 条）" in digest and "上传服务资料" in digest and "截止 2026-10-09" in digest
+
+        r = await h.say(leader, "/visit")
+        r = await h.pick(leader, "已完成：上传服务资料", r)
+        assert "已记录：上传服务资料" in texts(r)
+        before = len(h.inbox(leader))
+        clock.move_to(at(2026, 10, 12, 8, 30))  # report due 10-13: reminded the working day before
+        await h.app.clock_work.sweep()
+        await h.app.clock_work.digest()
+        await h.app.dispatcher.drain()
+        digest = texts(h.inbox(leader)[before:])
+        assert "服务报告" in digest and "上传服务资料" not in digest
+        async with h.app.readonly() as s:
+            done = dict((await s.execute(select(VisitTask.milestone, VisitTask.done_at))).all())
+        assert done["material"] is not None and done["report"] is None
+        await h.app.engine.dispose()
