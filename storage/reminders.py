@@ -81,6 +81,7 @@ class Clock:
         from storage.services import SqlServices
 
         count = await self._visits(s, now)
+        count += await self._quarters(s, now)
         hazards = (await s.execute(select(Hazard).where(Hazard.status != Status.CLOSED.value))).scalars().all()
         if not hazards:
             return count
@@ -196,6 +197,75 @@ class Clock:
                 data={"milestone": f"{task.milestone}:{k}"},
             )
             count += 1
+        return count
+
+    async def _quarters(self, s: AsyncSession, now: dt.datetime) -> int:
+        """The quarter's full-coverage inspection not yet scheduled 15 days before the quarter ends: tell the agency
+        and the plan's experts, once per project and quarter."""
+        from storage.visits import plan_people, project_obligations
+
+        today = now.astimezone(self.config.tz).date()
+        if now < escalation.at_local(today, escalation.REMIND_AT, self.config.tz):
+            return 0
+        done = set((await s.execute(select(Reminder.key).where(Reminder.object_type == "project"))).scalars())
+        count = 0
+        for project in (await s.execute(select(Project))).scalars().all():
+            for o in await project_obligations(s, project.id, self.config.calendar):
+                key = f"p{project.id}:{o.key}:unscheduled"
+                if (
+                    not o.key.startswith("quarter-")
+                    or o.done_on is not None
+                    or o.warn_from is None
+                    or not o.warn_from <= today <= o.due_by
+                    or key in done
+                ):
+                    continue
+                quarter_start = dt.date(o.due_by.year, (o.due_by.month - 1) // 3 * 3 + 1, 1)
+                planned = (
+                    await s.execute(
+                        select(Visit.id).where(
+                            Visit.project_id == project.id,
+                            Visit.status != "closed",
+                            Visit.scheduled_on >= max(quarter_start, today),
+                            Visit.scheduled_on <= o.due_by,
+                        )
+                    )
+                ).first()
+                if planned:
+                    continue
+                reminder = Reminder(
+                    key=key,
+                    object_type="project",
+                    object_id=project.id,
+                    milestone=o.key,
+                    due_at=now,
+                    status="digest",
+                    created_at=now,
+                )
+                s.add(reminder)
+                await s.flush()
+                line = T(
+                    "No full inspection of {project} is scheduled for {quarter}; it must be done by {date}.",
+                    project=project.name,
+                    quarter=o.key.removeprefix("quarter-"),
+                    date=o.due_by.isoformat(),
+                )
+                for pid in await plan_people(s, project.id):
+                    s.add(
+                        DigestItem(
+                            person_id=pid, reminder_id=reminder.id, created_at=now, items=to_json([Choices(line, ())])
+                        )
+                    )
+                await audit.append(
+                    s,
+                    actor_id=None,
+                    action="project.quarter_unscheduled",
+                    object_type="project",
+                    object_id=project.id,
+                    at=now,
+                    data={"quarter": o.key},
+                )
+                count += 1
         return count
 
     async def _members(self, s: AsyncSession, project_id: int, roles: frozenset[Role]) -> list[int]:

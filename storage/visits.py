@@ -289,3 +289,17 @@ async def project_obligations(
 async def agency_people(s: AsyncSession, visit: Visit) -> list[int]:
     admins = await _members(s, visit.project_id, {Role.AGENCY_ADMIN})
     return sorted({visit.leader_id, *admins})
+
+
+async def plan_people(s: AsyncSession, project_id: int) -> list[int]:
+    """Who answers for a project's services: the agency's managers and the confirmed plan's experts."""
+    people = set(await _members(s, project_id, {Role.AGENCY_ADMIN}))
+    plan = (
+        await s.execute(
+            select(ServicePlan).where(ServicePlan.project_id == project_id, ServicePlan.status == "confirmed")
+        )
+    ).scalar_one_or_none()
+    if plan is not None:
+        people.add(plan.leader_id)
+        people.update((await s.execute(select(PlanExpert.person_id).where(PlanExpert.plan_id == plan.id))).scalars())
+    return sorted(people)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.render import RICH
 from storage import visits
 from storage.admin import AdminError
-from storage.models import Hazard, ServicePlan, VisitTask
+from storage.models import Hazard, Reminder, ServicePlan, VisitTask
 from tests.conftest import make_harness
 from tests.harness import texts
 
@@ -134,4 +134,39 @@ async def test_a_visit_closed_before_national_day(db_url: str, tmp_path: Path) -
         async with h.app.readonly() as s:
             done = dict((await s.execute(select(VisitTask.milestone, VisitTask.done_at))).all())
         assert done["material"] is not None and done["report"] is None
+        await h.app.engine.dispose()
+
+
+async def test_an_unscheduled_quarterly_inspection_is_flagged_15_days_before_the_quarter_ends(
+    db_url: str, tmp_path: Path
+) -> None:
+    with time_machine.travel(at(2026, 11, 17, 9, 30), tick=False) as clock:
+        h = await make_harness(db_url, tmp_path, RICH)
+        emma, expert = await h.login("Emma Clark"), await h.login("王建国")  # XC-P002's agency manager
+        clock.move_to(at(2026, 12, 15, 9, 0))
+        await h.app.clock_work.sweep()
+        await h.app.clock_work.digest()
+        await h.app.dispatcher.drain()
+        assert not [m for m in h.inbox(emma) if "full inspection" in m.text]  # not yet: the warning starts 12-16
+        clock.move_to(at(2026, 12, 16, 9, 0))
+        async with h.app.sessions() as s, s.begin():  # XC-P001 schedules its Q4 inspection, XC-P002 does not
+            await visits.add_visit(
+                s,
+                project="XC-P001",
+                on=dt.date(2026, 12, 22),
+                experts=["王建国", "李机电", "赵电工"],
+                leader="王建国",
+                now=h.app.clock(),
+            )
+        for _ in range(2):
+            await h.app.clock_work.sweep()
+            await h.app.clock_work.digest()
+        await h.app.dispatcher.drain()
+        warnings = [m for m in h.inbox(emma) if "No full inspection" in m.text]  # Emma reads English
+        assert len(warnings) == 1, texts(h.inbox(emma))
+        assert "No full inspection of 宛陵湖综合管廊一期 is scheduled for 2026Q4" in warnings[0].text
+        assert not [m for m in h.inbox(expert) if "季度全覆盖排查尚未安排" in m.text]
+        async with h.app.readonly() as s:
+            keys = (await s.execute(select(Reminder.key).where(Reminder.object_type == "project"))).scalars().all()
+        assert keys == ["p2:quarter-2026Q4:unscheduled"]  # XC-P001 has its visit booked
         await h.app.engine.dispose()
