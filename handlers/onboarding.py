@@ -152,3 +152,30 @@ async def whoami(ctx: Context, args: tuple[str, ...]) -> None:
 async def reporting_projects(ctx: Context) -> list[int]:
     assert ctx.person is not None
     return [p.id for p in await ctx.services.projects(ctx.person, Action.REPORT_HAZARD)]
+
+
+QUIET = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)\s*[-–~]\s*([01]\d|2[0-3]):([0-5]\d)$")
+
+
+@command("quiet", help=N_("/quiet 22:00-07:00 – no non-urgent reminders in these hours (/quiet default to reset)"))
+async def quiet(ctx: Context, args: tuple[str, ...]) -> None:
+    assert ctx.person is not None
+    text = " ".join(args).strip()
+    if text.lower() in ("default", "默认"):
+        await ctx.services.set_quiet_hours(ctx.person, None, None)
+        ctx.say(T("Quiet hours reset to the default."))
+        return
+    m = QUIET.match(text)
+    if not m:
+        ctx.say(
+            T(
+                "Send the hours like this: /quiet 22:00-07:00 (or /quiet default). Level-1 hazards reach you at "
+                "any time."
+            )
+        )
+        return
+    start, end = f"{m.group(1)}:{m.group(2)}", f"{m.group(3)}:{m.group(4)}"
+    await ctx.services.set_quiet_hours(ctx.person, start, end)
+    ctx.say(
+        T("No non-urgent reminders between {start} and {end}; they come in your next digest.", start=start, end=end)
+    )

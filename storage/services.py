@@ -238,6 +238,11 @@ class SqlServices:
         assert row is not None
         row.locale = locale
 
+    async def set_quiet_hours(self, person: PersonInfo, start: str | None, end: str | None) -> None:
+        row = await self.s.get(Person, person.id)
+        assert row is not None
+        row.quiet_start, row.quiet_end = start, end
+
     async def roles_in(self, person: PersonInfo, project_id: int) -> frozenset[Role]:
         rows = await self.s.execute(
             select(Membership.role).where(

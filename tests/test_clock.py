@@ -134,10 +134,12 @@ async def test_a_digest_waits_for_the_end_of_a_persons_quiet_hours(db_url: str, 
     with time_machine.travel(at(2026, 11, 17, 9, 30), tick=False) as clock:
         h = await make_harness(db_url, tmp_path, RICH)
         manager = await h.login("陈经理")
-        async with h.app.sessions() as s, s.begin():
+        assert "请这样发送" in texts(await h.say(manager, "/quiet 25:00-07:00"))  # no such hour
+        r = await h.say(manager, "/quiet 20:00-09:15")
+        assert "20:00 至 09:15 不再发送非紧急提醒" in texts(r)
+        async with h.app.readonly() as s:
             person = await s.get(Person, await h.person_id("陈经理"))
-            assert person is not None
-            person.quiet_start, person.quiet_end = "20:00", "09:15"
+            assert person is not None and (person.quiet_start, person.quiet_end) == ("20:00", "09:15")
         await report(h, Level.FOUR, dt.date(2026, 11, 19))
         before = len(h.inbox(manager))
         clock.move_to(at(2026, 11, 18, 8, 30))
