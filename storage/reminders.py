@@ -22,12 +22,11 @@ from bot.domain.roles import Role
 from bot.domain.workdays import WorkCalendar
 from bot.i18n import T
 from bot.messages import Choices, Option, from_json, to_json
-from storage import audit
+from storage import audit, members
 from storage.models import (
     Acknowledgement,
     DigestItem,
     Hazard,
-    Membership,
     Person,
     Project,
     Reminder,
@@ -268,24 +267,11 @@ class Clock:
                 count += 1
         return count
 
-    async def _members(self, s: AsyncSession, project_id: int, roles: frozenset[Role]) -> list[int]:
-        rows = await s.execute(
-            select(Membership.person_id)
-            .where(
-                Membership.project_id == project_id,
-                Membership.role.in_([r.value for r in roles]),
-                Membership.active.is_(True),
-            )
-            .distinct()
-            .order_by(Membership.person_id)
-        )
-        return list(rows.scalars())
-
     async def _hazard_milestone(
         self, s: AsyncSession, services: object, h: Hazard, m: Milestone, key: str, now: dt.datetime
     ) -> int:
         info = await services._info(h)  # type: ignore[attr-defined]
-        people = await self._members(s, h.project_id, m.roles)
+        people = await members.with_roles(s, h.project_id, m.roles)
         reminder = Reminder(
             key=key,
             object_type="hazard",
@@ -350,7 +336,7 @@ class Clock:
             )
         )
         info = await services._info(h)  # type: ignore[attr-defined]
-        people = await self._members(s, h.project_id, missing)
+        people = await members.with_roles(s, h.project_id, missing)
         for pid in people:  # urgent: level 1 ignores quiet hours
             await notify_person(s, pid, key, list(notices.same_day_renotice(info)))
         await audit.append(

@@ -34,7 +34,7 @@ from bot.ports import (
     ServiceError,
     VisitInfo,
 )
-from storage import audit, visits
+from storage import audit, members, visits
 from storage.invite_codes import hash_code
 from storage.models import (
     Acknowledgement,
@@ -269,24 +269,6 @@ class SqlServices:
                 out.append(await self._project(project_id, roles))
         return out
 
-    async def _members(self, project_id: int, roles: Iterable[Role]) -> list[int]:
-        wanted = [r.value for r in roles]
-        if not wanted:
-            return []
-        rows = await self.s.execute(
-            select(Membership.person_id)
-            .where(
-                Membership.project_id == project_id,
-                Membership.role.in_(wanted),
-                Membership.active.is_(True),
-            )
-            .distinct()
-            .order_by(Membership.person_id)
-        )
-        return list(rows.scalars())
-
-    # --- hazards ------------------------------------------------------------------------------------------
-
     async def _next_number(self) -> str:
         year = self.now.astimezone(self.tz).year
         name = counter_name(self.prefix, year)
@@ -415,16 +397,18 @@ class SqlServices:
         info = await self._info(hazard)
         key = f"hz{hazard.id}:reported"
         await notify_project_groups(self.s, hazard.project_id, key, [notices.group_card(info)])
-        responsible = await self._members(hazard.project_id, plan.responsible)
+        responsible = await members.with_roles(self.s, hazard.project_id, plan.responsible)
         await self._notify_people(responsible, key, list(notices.responsible_notice(info)), skip=person.id)
-        followers = [p for p in await self._members(hazard.project_id, plan.followers) if p not in responsible]
+        followers = [
+            p for p in await members.with_roles(self.s, hazard.project_id, plan.followers) if p not in responsible
+        ]
         if level == Level.TWO:
-            insurers = await self._members(hazard.project_id, {Role.INSURER})
+            insurers = await members.with_roles(self.s, hazard.project_id, {Role.INSURER})
             await self._notify_people(insurers, key + ":insurer", list(notices.insurer_notice(info)), skip=person.id)
             followers = [p for p in followers if p not in insurers]
         await self._notify_people(followers, key, list(notices.follower_notice(info)), skip=person.id)
         if plan.same_day_report:
-            targets = await self._members(hazard.project_id, plan.same_day_report)
+            targets = await members.with_roles(self.s, hazard.project_id, plan.same_day_report)
             await self._notify_people(targets, key + ":sameday", list(notices.same_day_report(info)), skip=person.id)
             await audit.append(
                 self.s,
@@ -646,10 +630,10 @@ class SqlServices:
     async def _reviewers(self, hazard: Hazard) -> list[int]:
         level = Level(hazard.level)
         if levels.reviewer_is_reporter(level):
-            experts = await self._members(hazard.project_id, {Role.EXPERT})
+            experts = await members.with_roles(self.s, hazard.project_id, {Role.EXPERT})
             # The reporting expert re-inspects; a hazard logged by site staff goes to the project's experts.
             return [hazard.reporter_id] if hazard.reporter_id in experts else experts
-        return await self._members(hazard.project_id, levels.reviewer_roles(level))
+        return await members.with_roles(self.s, hazard.project_id, levels.reviewer_roles(level))
 
     async def can_review(self, person: PersonInfo, hazard: HazardInfo) -> bool:
         row = await self.s.get(Hazard, hazard.id)
@@ -725,7 +709,7 @@ class SqlServices:
         info = await self._info(h)
         key = f"hz{h.id}:r{rect.id}:{rect.decision}"
         items = notices.approved_notice(info) if approve else notices.rejected_notice(info, reason or "")
-        responsible = await self._members(h.project_id, levels.RESPONSIBLE)
+        responsible = await members.with_roles(self.s, h.project_id, levels.RESPONSIBLE)
         await self._notify_people([rect.submitted_by, *responsible], key, list(items), skip=person.id)
         await notify_project_groups(self.s, h.project_id, key, [notices.group_card(info)])
         return info

@@ -16,7 +16,7 @@ from bot.domain.workdays import WorkCalendar
 from bot.i18n import T
 from bot.messages import Card, Option, Text
 from bot.ports import AccessDenied, Conflict, NotFound, PersonInfo, ServiceError
-from storage import audit
+from storage import audit, members
 from storage.admin import AdminError, _person, _project
 from storage.models import (
     Membership,
@@ -32,20 +32,6 @@ from storage.outbox_store import notify_person
 
 SERVICES = ("inspection", "risk_assessment", "training", "drill", "standardisation", "emergency_plan", "technology")
 TIED_UNITS = (OrgKind.CONSTRUCTION.value, OrgKind.SUPERVISION.value, OrgKind.OWNER.value)
-
-
-async def _members(s: AsyncSession, project_id: int, roles: set[Role]) -> list[int]:
-    rows = await s.execute(
-        select(Membership.person_id)
-        .where(
-            Membership.project_id == project_id,
-            Membership.role.in_([r.value for r in roles]),
-            Membership.active.is_(True),
-        )
-        .distinct()
-        .order_by(Membership.person_id)
-    )
-    return list(rows.scalars())
 
 
 async def add_plan(
@@ -95,7 +81,7 @@ async def add_plan(
         ),
         (Option(f"plan:{plan.id}", T("Confirm the plan")),),
     )
-    for pid in await _members(s, p.id, {Role.INSURER}):
+    for pid in await members.with_roles(s, p.id, {Role.INSURER}):
         await notify_person(s, pid, f"plan{plan.id}:proposed", [card])
     return plan
 
@@ -238,7 +224,7 @@ async def complete_task(s: AsyncSession, person: PersonInfo, visit_id: int, mile
     visit = await s.get(Visit, visit_id)
     if visit is None:
         raise NotFound("visit")
-    admins = set(await _members(s, visit.project_id, {Role.AGENCY_ADMIN}))
+    admins = set(await members.with_roles(s, visit.project_id, {Role.AGENCY_ADMIN}))
     if person.id != visit.leader_id and person.id not in admins:
         raise AccessDenied("visit")
     task = (
@@ -287,13 +273,13 @@ async def project_obligations(
 
 
 async def agency_people(s: AsyncSession, visit: Visit) -> list[int]:
-    admins = await _members(s, visit.project_id, {Role.AGENCY_ADMIN})
+    admins = await members.with_roles(s, visit.project_id, {Role.AGENCY_ADMIN})
     return sorted({visit.leader_id, *admins})
 
 
 async def plan_people(s: AsyncSession, project_id: int) -> list[int]:
     """Who answers for a project's services: the agency's managers and the confirmed plan's experts."""
-    people = set(await _members(s, project_id, {Role.AGENCY_ADMIN}))
+    people = set(await members.with_roles(s, project_id, {Role.AGENCY_ADMIN}))
     plan = (
         await s.execute(
             select(ServicePlan).where(ServicePlan.project_id == project_id, ServicePlan.status == "confirmed")
