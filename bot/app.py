@@ -125,6 +125,7 @@ class App:
                 webhook_secret=settings.telegram_webhook_secret,
                 commands=bot_commands(),
                 poll_timeout=settings.telegram_poll_timeout,
+                on_migrated=self._chat_migrated,
             )
             self.channels["telegram"] = self.telegram
         self.wecom: Any = None
@@ -250,6 +251,10 @@ class App:
             }
             for p, org, roles in rows
         ]
+
+    async def _chat_migrated(self, old_chat_id: str, new_chat_id: str) -> None:
+        async with self.sessions() as s, s.begin():
+            await admin.move_chat(s, "telegram", old_chat_id, new_chat_id)
 
     async def _link(self, user_id: str, person_id: int) -> None:
         async with self.sessions() as s, s.begin():

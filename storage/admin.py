@@ -341,3 +341,37 @@ async def channel_users(session: AsyncSession, channel: str, project: str) -> li
         .order_by(Identity.user_id)
     )
     return list(rows.scalars())
+
+
+async def move_chat(session: AsyncSession, channel: str, old_chat_id: str, new_chat_id: str) -> None:
+    """A group got a new id on its platform (Telegram: group → supergroup): its binding follows, and pending
+    notices go to the new id."""
+    from sqlalchemy import update
+
+    from storage.models import OutboxMessage
+
+    binding = (
+        await session.execute(
+            select(ChatBinding).where(ChatBinding.channel == channel, ChatBinding.chat_id == old_chat_id)
+        )
+    ).scalar_one_or_none()
+    if binding is None:
+        return
+    binding.chat_id = new_chat_id
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.channel == channel,
+            OutboxMessage.chat_id == old_chat_id,
+            OutboxMessage.status.in_(("pending", "sending")),
+        )
+        .values(chat_id=new_chat_id)
+    )
+    await audit.append(
+        session,
+        actor_id=None,
+        action="group.moved",
+        object_type="project",
+        object_id=binding.project_id,
+        data={"channel": channel, "from": old_chat_id, "to": new_chat_id},
+    )

@@ -381,3 +381,18 @@ def test_every_button_value_fits_telegrams_64_bytes() -> None:
     values += [f"f:lec{k}:{format_score(f.score)}" for k in "LEC" for f in getattr(tables(), k)]
     values += ["f:deadline:2026-11-26", "rv:999999999:ok", "rect:999999999", "ack:999999999", "h:999999999"]
     assert max(len(v.encode()) for v in values) <= 64
+
+
+async def test_a_group_upgraded_to_a_supergroup_is_followed(world: World) -> None:
+    w, fake = world, world.fake
+    new_id = -1005555555555
+    fake.fail(
+        "sendMessage", 400, "Bad Request: group chat was upgraded to a supergroup chat", chat=GROUP, migrate_to=new_id
+    )
+    async with w.app.sessions() as s, s.begin():
+        await admin.move_chat(s, "telegram", "nothing-bound-here", "x")  # unknown chats are left alone
+    fake.push(fake.text(w.users["王建国"], "/help", chat_id=GROUP))
+    await w.said(new_id, "可用命令")
+    async with w.app.readonly() as s:
+        binding = (await s.execute(select(ChatBinding).where(ChatBinding.project_id == 1))).scalar_one()
+        assert binding.chat_id == str(new_id)

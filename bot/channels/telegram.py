@@ -37,7 +37,16 @@ from telegram import (
     Update,
 )
 from telegram.constants import FileSizeLimit
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
 from telegram.request import HTTPXRequest
 
@@ -69,6 +78,7 @@ PACING = Pacing(
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 
 Handle = Callable[[Incoming], Awaitable[Any]]
+Migrated = Callable[[str, str], Awaitable[None]]
 
 
 def _seconds(value: int | float | dt.timedelta) -> float:
@@ -186,6 +196,7 @@ class TelegramChannel:
         webhook_secret: str | None = None,
         commands: Mapping[str, Sequence[tuple[str, str]]] | None = None,
         poll_timeout: int = 30,
+        on_migrated: Migrated | None = None,
     ) -> None:
         if webhook_url and not webhook_secret:
             raise ValueError("a Telegram webhook needs a secret token")
@@ -195,6 +206,7 @@ class TelegramChannel:
         self.webhook_secret = webhook_secret
         self.commands = commands or {}
         self.poll_timeout = poll_timeout
+        self.on_migrated = on_migrated
         self._tasks: set[asyncio.Task[Any]] = set()
         builder = (
             ApplicationBuilder()
@@ -285,22 +297,34 @@ class TelegramChannel:
     # --- the chat port -----------------------------------------------------------------------------------
 
     async def send(self, chat_id: str, message: Rendered, media: bytes | None) -> str:
-        markup = keyboard(message)
         try:
-            if message.photo and media is not None:
-                caption = message.text[:CAPTION_LIMIT] or None
-                sent = await self.app.bot.send_photo(chat_id, photo=media, caption=caption, reply_markup=markup)
-            elif message.document and media is not None:
-                sent = await self.app.bot.send_document(
-                    chat_id,
-                    document=InputFile(media, filename=message.document[1]),
-                    caption=message.text[:CAPTION_LIMIT] or None,
-                    reply_markup=markup,
-                )
-            else:
-                sent = await self.app.bot.send_message(chat_id, message.text or "…", reply_markup=markup)
+            return await self._send(chat_id, message, media)
+        except ChatMigrated as err:
+            # The group became a supergroup with a new id: follow it, and send there once.
+            new_id = str(err.new_chat_id)
+            if self.on_migrated is not None:
+                await self.on_migrated(chat_id, new_id)
+            try:
+                return await self._send(new_id, message, media)
+            except TelegramError as again:
+                raise to_channel_error(again) from again
         except TelegramError as err:
             raise to_channel_error(err) from err
+
+    async def _send(self, chat_id: str, message: Rendered, media: bytes | None) -> str:
+        markup = keyboard(message)
+        if message.photo and media is not None:
+            caption = message.text[:CAPTION_LIMIT] or None
+            sent = await self.app.bot.send_photo(chat_id, photo=media, caption=caption, reply_markup=markup)
+        elif message.document and media is not None:
+            sent = await self.app.bot.send_document(
+                chat_id,
+                document=InputFile(media, filename=message.document[1]),
+                caption=message.text[:CAPTION_LIMIT] or None,
+                reply_markup=markup,
+            )
+        else:
+            sent = await self.app.bot.send_message(chat_id, message.text or "…", reply_markup=markup)
         return str(sent.message_id)
 
     async def edit(self, chat_id: str, message_id: str, message: Rendered) -> bool:

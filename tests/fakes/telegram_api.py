@@ -71,6 +71,7 @@ class Fault:
     description: str
     retry_after: int | None = None
     chat: str | None = None  # only calls to this chat
+    migrate_to: int | None = None
 
 
 class FakeTelegram(Recorder):
@@ -134,6 +135,8 @@ class FakeTelegram(Recorder):
             body: dict[str, Any] = {"ok": False, "error_code": fault.status, "description": fault.description}
             if fault.retry_after is not None:
                 body["parameters"] = {"retry_after": fault.retry_after}
+            if fault.migrate_to is not None:
+                body["parameters"] = {"migrate_to_chat_id": fault.migrate_to}
             return web.json_response(body, status=fault.status)
         handler = getattr(self, f"_m_{method}", None)
         result = await handler(params, files) if handler else True
@@ -223,8 +226,9 @@ class FakeTelegram(Recorder):
         retry_after: int | None = None,
         times: int = 1,
         chat: int | None = None,
+        migrate_to: int | None = None,
     ) -> None:
-        fault = Fault(status, description, retry_after, str(chat) if chat is not None else None)
+        fault = Fault(status, description, retry_after, str(chat) if chat is not None else None, migrate_to)
         self.faults.setdefault(method, []).extend([fault] * times)
 
     def add_file(self, data: bytes, declared_size: int | None = None, ext: str = "jpg") -> str:
