@@ -34,6 +34,7 @@ from storage.models import (
     VisitTask,
 )
 from storage.outbox_store import notify_person
+from storage.services import SqlServices
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,36 @@ class ClockConfig:
     quiet_end: dt.time
     chain: tuple[ChainStep, ...] = escalation.DEFAULT_CHAIN
     prefix: str = "XC"
+
+
+async def _record(
+    s: AsyncSession,
+    key: str,
+    object_type: str,
+    object_id: int,
+    milestone: str,
+    due_at: dt.datetime,
+    status: str,
+    now: dt.datetime,
+) -> Reminder:
+    """One milestone dealt with (sent, queued for the digest, or superseded), under its idempotency key."""
+    reminder = Reminder(
+        key=key,
+        object_type=object_type,
+        object_id=object_id,
+        milestone=milestone,
+        due_at=due_at,
+        status=status,
+        created_at=now,
+    )
+    s.add(reminder)
+    await s.flush()
+    return reminder
+
+
+def _to_digest(s: AsyncSession, reminder: Reminder, people: list[int], entry: Choices, now: dt.datetime) -> None:
+    for pid in people:
+        s.add(DigestItem(person_id=pid, reminder_id=reminder.id, created_at=now, items=to_json([entry])))
 
 
 class Clock:
@@ -77,8 +108,6 @@ class Clock:
             return 0
 
     async def _sweep(self, s: AsyncSession, now: dt.datetime) -> int:
-        from storage.services import SqlServices
-
         count = await self._visits(s, now)
         count += await self._quarters(s, now)
         hazards = (await s.execute(select(Hazard).where(Hazard.status != Status.CLOSED.value))).scalars().all()
@@ -104,17 +133,7 @@ class Clock:
                 for m in due:
                     key = f"hz{h.id}:{m.key}"
                     if m.key in drop:
-                        s.add(
-                            Reminder(
-                                key=key,
-                                object_type="hazard",
-                                object_id=h.id,
-                                milestone=m.key,
-                                due_at=m.due_at,
-                                status="superseded",
-                                created_at=now,
-                            )
-                        )
+                        await _record(s, key, "hazard", h.id, m.key, m.due_at, "superseded", now)
                         continue
                     count += await self._hazard_milestone(s, services, h, m, key, now)
             if level == Level.ONE:
@@ -147,29 +166,20 @@ class Clock:
             if not due:
                 continue
             for k, at in due[:-1]:
-                s.add(
-                    Reminder(
-                        key=f"v{visit.id}:{task.milestone}:{k}",
-                        object_type="visit",
-                        object_id=visit.id,
-                        milestone=f"{task.milestone}:{k}",
-                        due_at=at,
-                        status="superseded",
-                        created_at=now,
-                    )
+                await _record(
+                    s,
+                    f"v{visit.id}:{task.milestone}:{k}",
+                    "visit",
+                    visit.id,
+                    f"{task.milestone}:{k}",
+                    at,
+                    "superseded",
+                    now,
                 )
             k, at = due[-1]
-            reminder = Reminder(
-                key=f"v{visit.id}:{task.milestone}:{k}",
-                object_type="visit",
-                object_id=visit.id,
-                milestone=f"{task.milestone}:{k}",
-                due_at=at,
-                status="digest",
-                created_at=now,
+            reminder = await _record(
+                s, f"v{visit.id}:{task.milestone}:{k}", "visit", visit.id, f"{task.milestone}:{k}", at, "digest", now
             )
-            s.add(reminder)
-            await s.flush()
             project = await s.get(Project, visit.project_id)
             assert project is not None
             line = T(
@@ -180,12 +190,7 @@ class Clock:
                 due=task.due_on.isoformat(),
                 late=T(" · OVERDUE") if k == "overdue" else "",
             )
-            for pid in await agency_people(s, visit):
-                s.add(
-                    DigestItem(
-                        person_id=pid, reminder_id=reminder.id, created_at=now, items=to_json([Choices(line, ())])
-                    )
-                )
+            _to_digest(s, reminder, await agency_people(s, visit), Choices(line, ()), now)
             await audit.append(
                 s,
                 actor_id=None,
@@ -232,29 +237,14 @@ class Clock:
                 ).first()
                 if planned:
                     continue
-                reminder = Reminder(
-                    key=key,
-                    object_type="project",
-                    object_id=project.id,
-                    milestone=o.key,
-                    due_at=now,
-                    status="digest",
-                    created_at=now,
-                )
-                s.add(reminder)
-                await s.flush()
+                reminder = await _record(s, key, "project", project.id, o.key, now, "digest", now)
                 line = T(
                     "No full inspection of {project} is scheduled for {quarter}; it must be done by {date}.",
                     project=project.name,
                     quarter=o.key.removeprefix("quarter-"),
                     date=o.due_by.isoformat(),
                 )
-                for pid in await plan_people(s, project.id):
-                    s.add(
-                        DigestItem(
-                            person_id=pid, reminder_id=reminder.id, created_at=now, items=to_json([Choices(line, ())])
-                        )
-                    )
+                _to_digest(s, reminder, await plan_people(s, project.id), Choices(line, ()), now)
                 await audit.append(
                     s,
                     actor_id=None,
@@ -268,35 +258,18 @@ class Clock:
         return count
 
     async def _hazard_milestone(
-        self, s: AsyncSession, services: object, h: Hazard, m: Milestone, key: str, now: dt.datetime
+        self, s: AsyncSession, services: SqlServices, h: Hazard, m: Milestone, key: str, now: dt.datetime
     ) -> int:
-        info = await services._info(h)  # type: ignore[attr-defined]
+        info = await services.view(h)
         people = await members.with_roles(s, h.project_id, m.roles)
-        reminder = Reminder(
-            key=key,
-            object_type="hazard",
-            object_id=h.id,
-            milestone=m.key,
-            due_at=m.due_at,
-            status="sent" if m.urgent else "digest",
-            created_at=now,
-        )
-        s.add(reminder)
-        await s.flush()
-        responsible = m.roles <= escalation.RESPONSIBLE
-        for pid in people:
-            if m.urgent:
+        reminder = await _record(s, key, "hazard", h.id, m.key, m.due_at, "sent" if m.urgent else "digest", now)
+        if m.urgent:
+            responsible = m.roles <= escalation.RESPONSIBLE
+            for pid in people:
                 await notify_person(s, pid, key, list(notices.reminder_notice(info, m.key, m.kind, responsible)))
-            else:
-                line = notices.reminder_line(info, m.key, m.kind)
-                s.add(
-                    DigestItem(
-                        person_id=pid,
-                        reminder_id=reminder.id,
-                        created_at=now,
-                        items=to_json([Choices(line, (Option(f"h:{h.id}", h.number),))]),
-                    )
-                )
+        else:
+            entry = Choices(notices.reminder_line(info, m.key, m.kind), (Option(f"h:{h.id}", h.number),))
+            _to_digest(s, reminder, people, entry, now)
         await audit.append(
             s,
             actor_id=None,
@@ -308,7 +281,9 @@ class Clock:
         )
         return 1
 
-    async def _same_day(self, s: AsyncSession, services: object, h: Hazard, done: set[str], now: dt.datetime) -> int:
+    async def _same_day(
+        self, s: AsyncSession, services: SqlServices, h: Hazard, done: set[str], now: dt.datetime
+    ) -> int:
         acked = set((await s.execute(select(Acknowledgement.role).where(Acknowledgement.hazard_id == h.id))).scalars())
         missing = frozenset(r for r in (Role.INSURER, Role.AUTHORITY) if r.value not in acked)
         if not missing:
@@ -317,25 +292,11 @@ class Clock:
         if not due:
             return 0
         for k, at in due[:-1]:  # missed while down: only the newest repeat is sent
-            s.add(
-                Reminder(
-                    key=f"hz{h.id}:{k}",
-                    object_type="hazard",
-                    object_id=h.id,
-                    milestone=k,
-                    due_at=at,
-                    status="superseded",
-                    created_at=now,
-                )
-            )
+            await _record(s, f"hz{h.id}:{k}", "hazard", h.id, k, at, "superseded", now)
         k, at = due[-1]
         key = f"hz{h.id}:{k}"
-        s.add(
-            Reminder(
-                key=key, object_type="hazard", object_id=h.id, milestone=k, due_at=at, status="sent", created_at=now
-            )
-        )
-        info = await services._info(h)  # type: ignore[attr-defined]
+        await _record(s, key, "hazard", h.id, k, at, "sent", now)
+        info = await services.view(h)
         people = await members.with_roles(s, h.project_id, missing)
         for pid in people:  # urgent: level 1 ignores quiet hours
             await notify_person(s, pid, key, list(notices.same_day_renotice(info)))

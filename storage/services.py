@@ -320,6 +320,10 @@ class SqlServices:
             tuple(photos),  # type: ignore[arg-type]
         )
 
+    async def view(self, h: Hazard) -> HazardInfo:
+        """The handler-facing view of a hazard row (for the clock, which has no person asking)."""
+        return await self._info(h)
+
     async def _notify_people(
         self, person_ids: Iterable[int], key: str, items: list[Item], skip: int | None = None
     ) -> None:
