@@ -42,8 +42,8 @@ bench: $(STAMP)
 
 # Re-extract the message catalogue and merge it into both locales (translators then fill the .po files).
 locales: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -k T -o locales/messages.pot --no-location --omit-header .
-	$(BIN)/pybabel update -i locales/messages.pot -d locales -D anzebot --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k T -o locales/messages.pot --no-location --omit-header --no-wrap .
+	$(BIN)/pybabel update -i locales/messages.pot -d locales -D anzebot --no-fuzzy-matching --ignore-obsolete --no-wrap
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

@@ -52,8 +52,9 @@ def parser() -> argparse.ArgumentParser:
     pa.add_argument("--code", required=True)
     pa.add_argument("--name", required=True)
     pa.add_argument("--address", default="")
-    pa.add_argument("--region", default="")
+    pa.add_argument("--region", default="", help="full name, e.g. 安徽省宣城市宣州区 (authorities reach by prefix)")
     pa.add_argument("--stage", default="")
+    pa.add_argument("--risk", default="", choices=["", "high", "medium", "low"], help="the project's risk grade")
     pa.add_argument("--dangerous-works", default="", help="comma-separated 危大工程 list")
     pa.add_argument("--unit", action="append", default=[], help="organisation name or id taking part (repeat)")
 
@@ -165,6 +166,7 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
                 address=args.address,
                 region=args.region,
                 stage=args.stage,
+                risk=args.risk,
                 dangerous_works=works,
                 units=args.unit,
             ),

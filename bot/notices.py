@@ -7,7 +7,7 @@ from bot.domain.lec import format_score, score
 from bot.domain.levels import Status
 from bot.domain.taxonomy import taxonomy
 from bot.i18n import N_, T
-from bot.messages import Card, Label, Msg, Option, Photo, Text
+from bot.messages import Card, Choices, Document, Item, Label, Msg, Option, Photo, Text
 from bot.ports import HazardInfo, RectificationInfo
 
 LEVEL_NAMES: dict[int, str] = {
@@ -228,3 +228,26 @@ VISIT_TASKS: dict[str, str] = {
     "revisit": N_("Revisit of the insured"),
     "archive": N_("Records confirmed and archived"),
 }
+
+
+def broadcast_items(
+    broadcast_id: int,
+    org_name: str,
+    text: str,
+    needs_ack: bool,
+    media: tuple[str, str, str | None] | None = None,
+    reminder: bool = False,
+) -> list[Item]:
+    """What every chat of a broadcast receives: the sender's text under its organisation's name, the photo or
+    file if one was attached, and the read-receipt button when one was asked for."""
+    head = T("Reminder: please confirm you have read this notice.\n") if reminder else ""
+    body = T("{head}【Notice from {org}】\n{text}", head=head, org=org_name, text=text)
+    items: list[Item] = []
+    if media is not None:
+        sha, kind, name = media
+        items.append(Photo(sha) if kind == "photo" else Document(sha, name or "file"))
+    if needs_ack:
+        items.append(Choices(body, (Option(f"bcack:{broadcast_id}", T("Confirm I have read it")),)))
+    else:
+        items.append(Text(body))
+    return items

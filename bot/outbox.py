@@ -8,8 +8,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -42,60 +42,62 @@ class Stats:
 
 
 class Pacer:
-    """Books a send time for each row so a burst to one chat or group is spread out instead of hitting the
-    platform's flood limits; a rate-limit answer pauses the whole channel until its retry_after. A booking
-    that has come due is still held back if something actually went out to that chat less than a gap ago
-    (the dispatcher may reach several due rows at once)."""
+    """Keeps one channel inside its platform's flood limits: a gap between messages to one chat (longer in
+    groups) and at most `overall_per_second` messages in any sliding second. Both carry a small safety margin,
+    because the platform counts arrival times and ours are taken a moment before the request leaves. A
+    rate-limit answer pauses the whole channel until its retry_after."""
+
+    SAFETY = 1.05
+    WINDOW = dt.timedelta(seconds=1) * SAFETY
 
     def __init__(self, pacing: Pacing) -> None:
         self.pacing = pacing
-        self.next_free_chat: dict[str, dt.datetime] = {}
-        self.next_free_overall: dt.datetime | None = None
-        self.last_sent: dict[str, dt.datetime] = {}
-        self.last_sent_overall: dt.datetime | None = None
-        self.booked: dict[int, dt.datetime] = {}
+        self.chat_free: dict[str, dt.datetime] = {}
+        self.recent: deque[dt.datetime] = deque()
+        self.paused_until: dt.datetime | None = None
 
-    def _overall_gap(self) -> dt.timedelta:
-        rate = self.pacing.overall_per_second
-        return dt.timedelta(seconds=1 / rate) if rate else dt.timedelta(0)
+    def _capacity(self) -> int:
+        return max(1, int(self.pacing.overall_per_second)) if self.pacing.overall_per_second else 0
 
-    def _earliest(self, chat_id: str, now: dt.datetime) -> dt.datetime:
-        gap = dt.timedelta(seconds=self.pacing.gap(chat_id))
-        earliest = now
-        if chat_id in self.last_sent:
-            earliest = max(earliest, self.last_sent[chat_id] + gap)
-        if self.last_sent_overall is not None:
-            earliest = max(earliest, self.last_sent_overall + self._overall_gap())
-        return earliest
+    def _trim(self, now: dt.datetime) -> None:
+        while self.recent and self.recent[0] <= now - self.WINDOW:
+            self.recent.popleft()
 
-    def book(self, row_id: int, chat_id: str, now: dt.datetime) -> dt.datetime:
-        """When this row may go out (now, or the later time to defer it to)."""
-        slot = self.booked.get(row_id)
-        if slot is not None and slot > now:
-            return slot
-        if slot is not None and self._earliest(chat_id, now) <= now:
-            return now
-        slot = max(self._earliest(chat_id, now), self.next_free_chat.get(chat_id, now), self.next_free_overall or now)
-        self.next_free_chat[chat_id] = slot + dt.timedelta(seconds=self.pacing.gap(chat_id))
-        self.next_free_overall = slot + self._overall_gap()
-        self.booked[row_id] = slot
-        if len(self.next_free_chat) > 50_000:  # forget chats that are free again
-            self.next_free_chat = {c: t for c, t in self.next_free_chat.items() if t > now}
-            self.last_sent = {c: t for c, t in self.last_sent.items() if t > now - dt.timedelta(minutes=1)}
-        return slot
+    def chat_ready(self, chat_id: str, now: dt.datetime) -> dt.datetime:
+        """When the chat itself may have its next message (now, or later)."""
+        return max(now, self.chat_free.get(chat_id, now))
 
-    def sent(self, chat_id: str, at: dt.datetime) -> None:
-        self.last_sent[chat_id] = at
-        self.last_sent_overall = at
+    def when(self, chat_id: str, now: dt.datetime, parts: int = 1) -> dt.datetime:
+        """The earliest time `parts` messages to this chat fit inside every limit."""
+        at = self.chat_ready(chat_id, now)
+        if self.paused_until is not None and self.paused_until > at:
+            at = self.paused_until
+        capacity = self._capacity()
+        if capacity:
+            self._trim(now)
+            over = len(self.recent) + min(parts, capacity) - capacity
+            if over > 0:
+                at = max(at, self.recent[over - 1] + self.WINDOW)
+        return at
 
-    def done(self, row_id: int) -> None:
-        self.booked.pop(row_id, None)
+    def take(self, chat_id: str, now: dt.datetime, parts: int = 1) -> None:
+        gap = dt.timedelta(seconds=self.pacing.gap(chat_id) * self.SAFETY)
+        self.chat_free[chat_id] = now + gap * parts
+        if self._capacity():
+            self.recent.extend([now] * parts)
+        if len(self.chat_free) > 50_000:  # forget chats that are free again
+            self.chat_free = {c: t for c, t in self.chat_free.items() if t > now}
 
     def pause(self, until: dt.datetime) -> None:
-        """Nothing goes out on this channel before `until`; bookings are made again, spaced as before."""
-        self.next_free_overall = max(self.next_free_overall or until, until)
-        self.next_free_chat = {chat: max(t, until) for chat, t in self.next_free_chat.items()}
-        self.booked.clear()
+        """Nothing goes out on this channel before `until`."""
+        self.paused_until = max(self.paused_until or until, until)
+
+
+@dataclass
+class _Pick:
+    row: OutboxMessage
+    channel: Channel
+    parts: list[Rendered]
 
 
 class Dispatcher:
@@ -108,6 +110,7 @@ class Dispatcher:
         *,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         readonly: async_sessionmaker[AsyncSession] | None = None,
+        in_flight: int = 8,
     ) -> None:
         self.sessions = sessions
         self.readonly = readonly or sessions
@@ -117,23 +120,80 @@ class Dispatcher:
         self.clock = clock
         self.pacers: dict[str, Pacer] = {}
         self.stats = Stats()
+        self.in_flight = in_flight  # concurrent requests per channel: a remote API's round trip is not our pace
+        self.next_wake: dt.datetime | None = None
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
 
     def kick(self) -> None:
         self._wake.set()
 
-    async def run_once(self, limit: int = 200) -> int:
-        """Send what is due now; returns how many rows were sent. One pass at a time per process."""
+    async def run_once(self, limit: int = 500) -> int:
+        """Send what is due now and fits the platforms' limits; returns how many rows were sent. The rest
+        waits, untouched, for a later pass (`next_wake` says when). One pass at a time per process."""
         async with self._lock:
             now = self.clock()
             async with self.sessions() as s, s.begin():
                 await outbox_store.release_expired(s, now)
                 rows = list(await outbox_store.due(s, now, limit))
-            done = 0
-            for row in rows:
-                done += await self._deliver(row)
-            return done
+            if not rows:
+                self.next_wake = None
+                return 0
+            async with self.readonly() as s:
+                locales = await outbox_store.recipient_locales(s, {r.person_id for r in rows if r.person_id})
+            picks, later, off = self._pick(rows, locales, now)
+            if later or off:
+                async with self.sessions() as s, s.begin():
+                    for row_id, at in later:  # the chat itself is busy: look again when it is free
+                        await outbox_store.defer(s, row_id, at)
+                    for row_id in off:
+                        await outbox_store.mark_retry(s, row_id, now + dt.timedelta(minutes=5), "channel is off")
+            if not picks:
+                return 0
+            async with self.sessions() as s, s.begin():
+                claimed = await outbox_store.claim_many(s, [p.row.id for p in picks], now, LEASE)
+            picks = [p for p in picks if p.row.id in claimed]  # another dispatcher took the rest
+            results = await asyncio.gather(*(self._deliver_all(name, group) for name, group in _by_channel(picks)))
+            return sum(results)
+
+    def _pick(
+        self, rows: list[OutboxMessage], locales: Mapping[int, str | None], now: dt.datetime
+    ) -> tuple[list[_Pick], list[tuple[int, dt.datetime]], list[int]]:
+        picks: list[_Pick] = []
+        later: list[tuple[int, dt.datetime]] = []
+        off: list[int] = []
+        wake: dt.datetime | None = None
+        for row in rows:
+            channel = self.channels.get(row.channel)
+            if channel is None:
+                off.append(row.id)
+                continue
+            locale = normalise_locale(
+                (locales.get(row.person_id) if row.person_id else None) or row.locale, self.default_locale
+            )
+            parts = render(from_json(row.items), locale, channel.capabilities)
+            progress = len(row.message_ids or [])
+            pacer = self._pacer(row.channel, channel)
+            if pacer is not None:
+                at = pacer.when(row.chat_id, now, max(1, len(parts) - progress))
+                if at > now:
+                    if pacer.chat_ready(row.chat_id, now) > now:
+                        later.append((row.id, pacer.chat_ready(row.chat_id, now)))
+                    wake = at if wake is None else min(wake, at)
+                    continue
+                pacer.take(row.chat_id, now, max(1, len(parts) - progress))
+            picks.append(_Pick(row, channel, parts))
+        self.next_wake = wake
+        return picks, later, off
+
+    async def _deliver_all(self, name: str, picks: list[_Pick]) -> int:
+        gate = asyncio.Semaphore(self.in_flight)
+
+        async def one(p: _Pick) -> int:
+            async with gate:
+                return await self._deliver(p)
+
+        return sum(await asyncio.gather(*(one(p) for p in picks)))
 
     async def drain(self, max_rounds: int = 50) -> int:
         """Send until nothing is due (tests and shutdown)."""
@@ -148,42 +208,39 @@ class Dispatcher:
     async def run_forever(self, stop: asyncio.Event, poll_seconds: float) -> None:
         while not stop.is_set():
             self._wake.clear()  # before the pass: a kick that arrives during it is not lost
+            sent = 0
             try:
-                await self.run_once()
+                sent = await self.run_once()
             except Exception:
                 log.exception("outbox pass failed")
+            timeout = poll_seconds
+            if sent:
+                timeout = 0  # there may be more due right away
+            elif self.next_wake is not None:  # rows wait for a pace slot: wake exactly then
+                timeout = min(poll_seconds, max(0.0, (self.next_wake - self.clock()).total_seconds()))
+            if timeout <= 0:
+                await asyncio.sleep(0)
+                continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)
+                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
 
-    async def _deliver(self, row: OutboxMessage) -> int:
-        channel = self.channels.get(row.channel)
+    async def _deliver(self, pick: _Pick) -> int:
+        row, channel, parts = pick.row, pick.channel, pick.parts
         now = self.clock()
-        if channel is None:
-            async with self.sessions() as s, s.begin():
-                await outbox_store.mark_retry(s, row.id, now + dt.timedelta(minutes=5), f"channel {row.channel} is off")
-            return 0
-        pacer = self._pacer(row.channel, channel)
-        if pacer is not None:
-            slot = pacer.book(row.id, row.chat_id, now)
-            if slot > now:
-                async with self.sessions() as s, s.begin():
-                    await outbox_store.defer(s, row.id, slot)
-                return 0
-        async with self.sessions() as s, s.begin():
-            if not await outbox_store.claim(s, row.id, now, LEASE):
-                return 0  # someone else has it
-            locale = normalise_locale(
-                await outbox_store.recipient_locale(s, row.person_id) or row.locale, self.default_locale
-            )
-        parts = render(from_json(row.items), locale, channel.capabilities)
         ids: list[str] = list(row.message_ids or [])
+        pacer = self.pacers.get(row.channel)
         try:
             for index in range(len(ids), len(parts)):
                 part = parts[index]
+                if pacer is not None and pacer.paused_until is not None and pacer.paused_until > self.clock():
+                    # A rate-limit answer to a request sent alongside: this one waits out the pause too.
+                    async with self.sessions() as s, s.begin():
+                        if ids:
+                            await outbox_store.record_progress(s, row.id, ids)
+                        await outbox_store.unclaim(s, row.id, pacer.paused_until)
+                    return 0
                 ids.append(await self._send_part(channel, row, part))
                 self.stats.parts += 1
-                if pacer is not None:
-                    pacer.sent(row.chat_id, self.clock())
                 # Record each part as it goes (a retry must not repeat it); the last one closes the row.
                 async with self.sessions() as s, s.begin():
                     if part.offers:
@@ -204,9 +261,6 @@ class Dispatcher:
             log.exception("sending outbox row %s failed", row.id)
             await self._failed(row, ChannelError(repr(err)))
             return 0
-        finally:
-            if pacer is not None:
-                pacer.done(row.id)
         self.stats.sent += 1
         self.stats.by_channel[row.channel] += 1
         return 1
@@ -233,7 +287,7 @@ class Dispatcher:
 
     async def _failed(self, row: OutboxMessage, err: ChannelError) -> None:
         now = self.clock()
-        attempts = row.attempts + 1
+        attempts = row.attempts + 1  # the claim counted this attempt in the database, not on this copy
         if err.retry_after is not None and row.channel in self.pacers:
             self.pacers[row.channel].pause(now + dt.timedelta(seconds=err.retry_after))
         async with self.sessions() as s, s.begin():
@@ -250,3 +304,10 @@ class Dispatcher:
                 await outbox_store.mark_retry(s, row.id, now + dt.timedelta(seconds=delay), str(err))
                 self.stats.retried += 1
         log.warning("outbox row %s to %s:%s: %s", row.id, row.channel, row.chat_id, err)
+
+
+def _by_channel(picks: list[_Pick]) -> Iterator[tuple[str, list[_Pick]]]:
+    groups: dict[str, list[_Pick]] = defaultdict(list)
+    for p in picks:
+        groups[p.row.channel].append(p)
+    yield from groups.items()

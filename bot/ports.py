@@ -130,6 +130,47 @@ class VisitInfo:
     open_tasks: tuple[tuple[str, dt.date], ...]  # (milestone, due on)
 
 
+@dataclass(frozen=True)
+class BroadcastDraft:
+    text: str
+    scope: str  # bot.domain.broadcast.Scope
+    value: str  # the region, risk level or typed codes the scope needs ("" for all/open)
+    targets: tuple[str, ...]  # bot.domain.broadcast.Target values
+    needs_ack: bool
+    media: str | None = None  # sha256
+    media_kind: str | None = None  # photo | document
+    media_name: str | None = None
+
+
+@dataclass(frozen=True)
+class BroadcastPreview:
+    projects: int
+    per_channel: tuple[tuple[str, int], ...]  # (channel, chats)
+    unreachable: int  # chosen people with no chat account to send to
+    unknown_codes: tuple[str, ...]  # typed project codes outside the sender's reach or not found
+    seconds: int  # delivery time at the platforms' limits
+
+    @property
+    def total(self) -> int:
+        return sum(n for _, n in self.per_channel)
+
+
+@dataclass(frozen=True)
+class BroadcastInfo:
+    id: int
+    text: str
+    created_at: dt.datetime
+    sender: str
+    targets: int
+    queued: int
+    sent: int
+    failed: int
+    acked: int
+    needs_ack: bool
+    failures: tuple[tuple[str, int], ...] = ()  # (reason, chats)
+    silent: tuple[str, ...] = ()  # who has not acknowledged (project · chat), first few
+
+
 @dataclass
 class HazardDraft:
     project_id: int
@@ -184,3 +225,14 @@ class Services(Protocol):
     async def rectification_for_review(
         self, person: PersonInfo, rectification_id: int
     ) -> tuple[HazardInfo, RectificationInfo]: ...
+
+    # --- broadcasts
+    async def broadcast_regions(self, person: PersonInfo) -> list[str]: ...
+    async def preview_broadcast(self, person: PersonInfo, draft: BroadcastDraft) -> BroadcastPreview: ...
+    async def send_broadcast(self, person: PersonInfo, draft: BroadcastDraft) -> BroadcastInfo: ...
+    async def broadcasts(self, person: PersonInfo, limit: int = 5) -> list[BroadcastInfo]: ...
+    async def broadcast(self, person: PersonInfo, broadcast_id: int) -> BroadcastInfo: ...
+    async def acknowledge_broadcast(
+        self, person: PersonInfo, broadcast_id: int, channel: str, chat_id: str
+    ) -> bool: ...
+    async def renotify_broadcast(self, person: PersonInfo, broadcast_id: int) -> int: ...

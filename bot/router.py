@@ -21,6 +21,7 @@ from bot.domain.levels import Level
 from bot.domain.workdays import WorkCalendar
 from bot.i18n import T, normalise_locale, translate
 from bot.messages import Choice, Incoming, Item, Media, StoredMedia, Text, TextIn, Toast
+from bot.outbox import Pacer
 from bot.render import match_offer
 from handlers.context import Context
 from handlers.dispatch import dispatch
@@ -48,6 +49,15 @@ class RouterConfig:
     deadline_days: dict[Level, int]
     calendar: WorkCalendar
     media_max_bytes: int
+
+
+def send_rates(channels: Mapping[str, Channel]) -> dict[str, float]:
+    """The rate each paced channel actually sends at (its limit less the dispatcher's safety margin)."""
+    return {
+        name: ch.pacing.overall_per_second / Pacer.SAFETY
+        for name, ch in channels.items()
+        if ch.pacing is not None and ch.pacing.overall_per_second
+    }
 
 
 class Router:
@@ -166,6 +176,7 @@ class Router:
                     tz=self.config.tz,
                     now=now,
                     calendar=self.config.calendar,
+                    rates=send_rates(self.channels),
                 )
                 ctx = Context(
                     inc,

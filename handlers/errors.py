@@ -20,6 +20,10 @@ REASONS: dict[str, str] = {
     "photo_missing": N_("A photo could not be found any more; please send it again."),
     "too_long": N_("That text is too long (at most 1000 characters)."),
     "reason_required": N_("Please give a reason for rejecting."),
+    "broadcast_text": N_("The notice needs a text of at most 1500 characters."),
+    "broadcast_audience": N_("That audience is not complete. Please start again with /broadcast."),
+    "broadcast_empty": N_("No chat can be reached with that choice. Nothing was sent."),
+    "broadcast_no_ack": N_("That broadcast did not ask for read receipts."),
     "not_today": N_("This visit is scheduled for another day; start it on the day."),
 }
 

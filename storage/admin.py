@@ -90,13 +90,22 @@ async def add_project(
     address: str = "",
     region: str = "",
     stage: str = "",
+    risk: str = "",
     dangerous_works: list[str] | None = None,
     units: list[str] | None = None,
 ) -> Project:
     if (await session.execute(select(Project).where(Project.code == code))).first():
         raise AdminError(f"project {code!r} exists")
+    if risk not in ("", "high", "medium", "low"):
+        raise AdminError("risk must be high, medium or low")
     project = Project(
-        code=code, name=name, address=address, region=region, stage=stage, dangerous_works=list(dangerous_works or [])
+        code=code,
+        name=name,
+        address=address,
+        region=region,
+        stage=stage,
+        risk=risk,
+        dangerous_works=list(dangerous_works or []),
     )
     session.add(project)
     await session.flush()
@@ -110,7 +119,7 @@ async def add_project(
         action="project.added",
         object_type="project",
         object_id=project.id,
-        data={"code": code, "name": name, "units": units or []},
+        data={"code": code, "name": name, "region": region, "risk": risk, "units": units or []},
     )
     return project
 

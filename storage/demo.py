@@ -44,8 +44,9 @@ async def seed(
         code="XC-P001",
         name="锦城花园二期 3#–6# 楼",
         address="宣城市宣州区锦城南路 88 号",
-        region="宣州区",
+        region="安徽省宣城市宣州区",
         stage="主体结构",
+        risk="high",
         units=units,
         dangerous_works=["深基坑工程", "高大模板工程", "塔式起重机安装拆卸"],
     )
@@ -54,8 +55,9 @@ async def seed(
         code="XC-P002",
         name="宛陵湖综合管廊一期",
         address="宣城市宣州区宛陵湖东路",
-        region="宣州区",
+        region="安徽省宣城市宣州区",
         stage="基础施工",
+        risk="medium",
         units=units,
         dangerous_works=["深基坑工程", "起重吊装工程"],
     )

@@ -68,6 +68,7 @@ class Project(Base):
     address: Mapped[str] = mapped_column(String(300), default="")
     region: Mapped[str] = mapped_column(String(100), default="")
     stage: Mapped[str] = mapped_column(String(40), default="")
+    risk: Mapped[str] = mapped_column(String(10), default="")  # high | medium | low (001 附件 item 3)
     dangerous_works: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -273,6 +274,9 @@ class OutboxMessage(Base):
     sent_at: Mapped[dt.datetime | None]
     message_ids: Mapped[list[Any] | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Higher goes first: a broadcast to thousands of chats (-1) never delays a reply or a level-1 notice (0).
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id"), index=True)
 
 
 class CardMessage(Base):
@@ -411,3 +415,39 @@ class VisitTask(Base):
     due_on: Mapped[dt.date] = mapped_column(Date)
     done_at: Mapped[dt.datetime | None]
     done_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+
+class Broadcast(Base):
+    """A notice from an insurer, association or authority to many projects' chats (who sent what, to whom)."""
+
+    __tablename__ = "broadcasts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sender_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    media_sha: Mapped[str | None] = mapped_column(ForeignKey("media.sha256"))
+    media_kind: Mapped[str | None] = mapped_column(String(10))  # photo | document
+    media_name: Mapped[str | None] = mapped_column(String(200))
+    audience: Mapped[dict[str, Any]]  # {"scope": all|region|risk|open|list, "value": …}
+    targets: Mapped[list[Any]]  # group | manager | safety
+    needs_ack: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    projects: Mapped[int] = mapped_column(Integer, default=0)
+    renotified: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class BroadcastTarget(Base):
+    """One chat a broadcast goes to; the delivery is the outbox row `outbox_key`, the receipt `acked_at`."""
+
+    __tablename__ = "broadcast_targets"
+    __table_args__ = (UniqueConstraint("broadcast_id", "channel", "chat_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    kind: Mapped[str] = mapped_column(String(10))  # group | person
+    channel: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(100))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    outbox_key: Mapped[str] = mapped_column(String(200))
+    acked_at: Mapped[dt.datetime | None]
+    acked_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))

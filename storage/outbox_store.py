@@ -7,7 +7,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.messages import Item, to_json
@@ -26,6 +26,7 @@ async def enqueue(
     person_id: int | None = None,
     locale: str | None = None,
     not_before: dt.datetime | None = None,
+    priority: int = 0,
 ) -> bool:
     """Add a message unless one with the same key exists; True when added."""
     exists = (await session.execute(select(OutboxMessage.id).where(OutboxMessage.key == key))).first()
@@ -40,9 +41,16 @@ async def enqueue(
             locale=locale,
             items=to_json(items),
             next_attempt_at=not_before or dt.datetime.now(dt.UTC),
+            priority=priority,
         )
     )
     return True
+
+
+async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Thousands of new rows at once (a broadcast): keys are new by construction, so no look-up per row."""
+    if rows:
+        await session.execute(insert(OutboxMessage), rows)
 
 
 async def private_chats(session: AsyncSession, person_id: int) -> list[Identity]:
@@ -98,23 +106,33 @@ async def due(session: AsyncSession, now: dt.datetime, limit: int) -> Sequence[O
     rows = await session.execute(
         select(OutboxMessage)
         .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
-        .order_by(OutboxMessage.id)
+        .order_by(OutboxMessage.priority.desc(), OutboxMessage.id)
         .limit(limit)
     )
     return rows.scalars().all()
 
 
-async def claim(session: AsyncSession, message_id: int, now: dt.datetime, lease: dt.timedelta) -> bool:
-    """Atomically take a pending row; a second dispatcher (or a second tick) gets False.
-
-    The lease: a row left 'sending' by a crash is taken again once the lease has run out.
-    """
+async def claim_many(session: AsyncSession, ids: list[int], now: dt.datetime, lease: dt.timedelta) -> set[int]:
+    """Atomically take pending rows; returns the ids this dispatcher got (a second dispatcher, or a second
+    tick, gets none of them). The lease: a row left 'sending' by a crash is taken again once it has run out."""
+    if not ids:
+        return set()
     result = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
         .values(status="sending", next_attempt_at=now + lease, attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage.id)
     )
-    return bool(getattr(result, "rowcount", 0) == 1)
+    return set(result.scalars())
+
+
+async def unclaim(session: AsyncSession, message_id: int, at: dt.datetime) -> None:
+    """Give a claimed row back untried (the channel was paused meanwhile); the attempt does not count."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == "sending")
+        .values(status="pending", next_attempt_at=at, attempts=OutboxMessage.attempts - 1)
+    )
 
 
 async def release_expired(session: AsyncSession, now: dt.datetime) -> int:
@@ -232,10 +250,11 @@ async def report_unreachable(session: AsyncSession, channel: str, chat_id: str) 
         await notify_person(session, admin_id, key, [item])
 
 
-async def recipient_locale(session: AsyncSession, person_id: int | None) -> str | None:
-    if person_id is None:
-        return None
-    return (await session.execute(select(Person.locale).where(Person.id == person_id))).scalar_one_or_none()
+async def recipient_locales(session: AsyncSession, person_ids: set[int]) -> dict[int, str | None]:
+    if not person_ids:
+        return {}
+    rows = await session.execute(select(Person.id, Person.locale).where(Person.id.in_(person_ids)))
+    return {pid: loc for pid, loc in rows.all()}
 
 
 async def card_message(session: AsyncSession, channel: str, chat_id: str, card_key: str) -> str | None:

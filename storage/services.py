@@ -4,7 +4,7 @@ rows for the notices it causes in the same transaction (the router commits once 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -20,6 +20,9 @@ from bot.domain.workdays import WorkCalendar
 from bot.messages import Item
 from bot.ports import (
     AccessDenied,
+    BroadcastDraft,
+    BroadcastInfo,
+    BroadcastPreview,
     Conflict,
     HazardDraft,
     HazardInfo,
@@ -34,7 +37,7 @@ from bot.ports import (
     ServiceError,
     VisitInfo,
 )
-from storage import audit, members, visits
+from storage import audit, broadcasts, members, visits
 from storage.invite_codes import hash_code
 from storage.models import (
     Acknowledgement,
@@ -91,8 +94,10 @@ class SqlServices:
         tz: ZoneInfo,
         now: dt.datetime,
         calendar: WorkCalendar | None = None,
+        rates: Mapping[str, float] | None = None,
     ) -> None:
         self.s = session
+        self.rates = dict(rates or {})  # messages per second each channel may send (broadcast estimates)
         self.prefix = prefix
         self.deadline_days = deadline_days
         self.tz = tz
@@ -717,3 +722,31 @@ class SqlServices:
         await self._notify_people([rect.submitted_by, *responsible], key, list(items), skip=person.id)
         await notify_project_groups(self.s, h.project_id, key, [notices.group_card(info)])
         return info
+
+    # --- broadcasts ------------------------------------------------------------------------------------------
+
+    @property
+    def today(self) -> dt.date:
+        return self.now.astimezone(self.tz).date()
+
+    async def broadcast_regions(self, person: PersonInfo) -> list[str]:
+        return await broadcasts.regions(self.s, person, self.today)
+
+    async def preview_broadcast(self, person: PersonInfo, draft: BroadcastDraft) -> BroadcastPreview:
+        return await broadcasts.preview(self.s, person, draft, self.today, self.rates)
+
+    async def send_broadcast(self, person: PersonInfo, draft: BroadcastDraft) -> BroadcastInfo:
+        broadcast_id = await broadcasts.send(self.s, person, draft, self.now, self.today)
+        return await broadcasts.one(self.s, person, broadcast_id)
+
+    async def broadcasts(self, person: PersonInfo, limit: int = 5) -> list[BroadcastInfo]:
+        return await broadcasts.recent(self.s, person, limit)
+
+    async def broadcast(self, person: PersonInfo, broadcast_id: int) -> BroadcastInfo:
+        return await broadcasts.one(self.s, person, broadcast_id)
+
+    async def acknowledge_broadcast(self, person: PersonInfo, broadcast_id: int, channel: str, chat_id: str) -> bool:
+        return await broadcasts.acknowledge(self.s, person, broadcast_id, channel, chat_id, self.now)
+
+    async def renotify_broadcast(self, person: PersonInfo, broadcast_id: int) -> int:
+        return await broadcasts.renotify(self.s, person, broadcast_id, self.now)

@@ -169,7 +169,7 @@ async def test_a_crash_between_commit_and_send_loses_nothing(tmp_path: Path, db_
             await enqueue(factory, "claimed", [Text(T("Nothing to cancel."))])
         async with factory() as s, s.begin():
             r = (await s.execute(select(OutboxMessage).where(OutboxMessage.key == "claimed"))).scalar_one()
-            assert await outbox_store.claim(s, r.id, T0, dt.timedelta(minutes=2))
+            assert await outbox_store.claim_many(s, [r.id], T0, dt.timedelta(minutes=2)) == {r.id}
 
         restarted, channel, _ = await setup(tmp_path, db_url)
         assert await restarted.drain() == 1

@@ -101,10 +101,13 @@ class WeComClient:
         if self._session is not None:
             await self._session.close()
 
-    async def token(self, force: bool = False) -> str:
+    async def token(self, refused: str | None = None) -> str:
+        """The current token; `refused`: the one WeCom just turned down, replaced unless a concurrent call
+        has replaced it already (a burst of refusals costs one refresh)."""
         async with self._lock:
             # Refresh five minutes before it runs out, so no call carries a token that dies in flight.
-            if force or self._token is None or time.monotonic() > self._expires_at - 300:
+            stale = refused is not None and refused == self._token
+            if stale or self._token is None or time.monotonic() > self._expires_at - 300:
                 body = await self._get("gettoken", {"corpid": self.corp_id, "corpsecret": self.secret})
                 code = body.get("errcode", 0)
                 if code:
@@ -136,8 +139,9 @@ class WeComClient:
         form: aiohttp.FormData | Callable[[], aiohttp.FormData] | None = None,
     ) -> dict[str, Any]:
         """POST (or GET without a body); refreshes the token once and retries once when WeCom says it expired."""
+        refused: str | None = None
         for attempt in (0, 1):
-            token = await self.token(force=attempt == 1)
+            token = await self.token(refused)
             query = {**(params or {}), "access_token": token}
             try:
                 if payload is None and form is None:
@@ -153,6 +157,7 @@ class WeComClient:
                 raise ChannelError(f"{path}: {type(exc).__name__}") from exc
             code = int(body.get("errcode", 0) or 0)
             if code in TOKEN_EXPIRED and attempt == 0:
+                refused = token
                 continue
             if code in RATE_LIMITED:
                 raise ChannelError(f"{path}: {code} rate limited", retry_after=60)
@@ -164,8 +169,9 @@ class WeComClient:
         raise ChannelError(f"{path}: token still refused after a refresh")
 
     async def download(self, media_id: str, max_bytes: int) -> bytes:
+        refused: str | None = None
         for attempt in (0, 1):
-            token = await self.token(force=attempt == 1)
+            token = await self.token(refused)
             try:
                 async with self._http().get(
                     self.base_url + "media/get", params={"access_token": token, "media_id": media_id}
@@ -177,6 +183,7 @@ class WeComClient:
                         body = await resp.json(content_type=None)
                         code = int(body.get("errcode", 0) or 0)
                         if code in TOKEN_EXPIRED and attempt == 0:
+                            refused = token
                             continue
                         raise ChannelError(f"media/get: {code} {body.get('errmsg', '')}", permanent=True)
                     if resp.content_length is not None and resp.content_length > max_bytes:
