@@ -112,6 +112,16 @@ async def due(session: AsyncSession, now: dt.datetime, limit: int) -> Sequence[O
     return rows.scalars().all()
 
 
+async def sent_since(session: AsyncSession, since: dt.datetime) -> list[tuple[str, str, dt.datetime]]:
+    """(channel, chat, sent at) of what went out since `since`, oldest first."""
+    rows = await session.execute(
+        select(OutboxMessage.channel, OutboxMessage.chat_id, OutboxMessage.sent_at)
+        .where(OutboxMessage.status == "sent", OutboxMessage.sent_at >= since)
+        .order_by(OutboxMessage.sent_at)
+    )
+    return [(channel, chat, at) for channel, chat, at in rows.all() if at is not None]
+
+
 async def claim_many(session: AsyncSession, ids: list[int], now: dt.datetime, lease: dt.timedelta) -> set[int]:
     """Atomically take pending rows; returns the ids this dispatcher got (a second dispatcher, or a second
     tick, gets none of them). The lease: a row left 'sending' by a crash is taken again once it has run out."""

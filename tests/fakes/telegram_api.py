@@ -8,7 +8,9 @@ import asyncio
 import contextlib
 import itertools
 import json
+import math
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,10 +76,46 @@ class Fault:
     migrate_to: int | None = None
 
 
+SEND_METHODS = ("sendMessage", "sendPhoto", "sendDocument")
+
+
+class FloodLimits:
+    """Telegram's flood limits, enforced the way the platform does: a 429 with retry_after when a bot sends more
+    than 30 messages in any second, more than one per second to a private chat, or more than 20 per minute to a
+    group. Times are time.time(): the controlled clock in tests, the real one in benchmarks."""
+
+    OVERALL, GROUP = (30, 1.0), (20, 60.0)
+    PRIVATE = (1, 1.0)
+
+    def __init__(self) -> None:
+        self.overall: deque[float] = deque()
+        self.chats: dict[str, deque[float]] = {}
+
+    @staticmethod
+    def _full(times: deque[float], limit: tuple[int, float], now: float) -> float | None:
+        count, window = limit
+        while times and times[0] <= now - window:
+            times.popleft()
+        return times[0] + window - now if len(times) >= count else None
+
+    def check(self, chat: str, now: float) -> float | None:
+        """None when the message may go (and it is counted), else seconds to wait."""
+        times = self.chats.setdefault(chat, deque())
+        wait = self._full(self.overall, self.OVERALL, now)
+        wait = wait or self._full(times, self.GROUP if chat.startswith("-") else self.PRIVATE, now)
+        if wait is not None:
+            return wait
+        self.overall.append(now)
+        times.append(now)
+        return None
+
+
 class FakeTelegram(Recorder):
-    def __init__(self, token: str = "123456:TEST-token") -> None:
+    def __init__(self, token: str = "123456:TEST-token", limits: bool = False) -> None:
         super().__init__()
         self.token = token
+        self.limits = FloodLimits() if limits else None
+        self.limited: list[Call] = []  # calls refused for going over a flood limit
         self.calls: list[Call] = []
         self.updates: list[dict[str, Any]] = []
         self.faults: dict[str, list[Fault]] = {}
@@ -138,6 +176,20 @@ class FakeTelegram(Recorder):
             if fault.migrate_to is not None:
                 body["parameters"] = {"migrate_to_chat_id": fault.migrate_to}
             return web.json_response(body, status=fault.status)
+        if self.limits is not None and method in SEND_METHODS:
+            wait = self.limits.check(str(params.get("chat_id")), time.time())
+            if wait is not None:
+                self.limited.append(self.calls[-1])
+                retry = max(1, math.ceil(wait))
+                return web.json_response(
+                    {
+                        "ok": False,
+                        "error_code": 429,
+                        "description": f"Too Many Requests: retry after {retry}",
+                        "parameters": {"retry_after": retry},
+                    },
+                    status=429,
+                )
         handler = getattr(self, f"_m_{method}", None)
         result = await handler(params, files) if handler else True
         if isinstance(result, web.Response):
@@ -247,7 +299,12 @@ class FakeTelegram(Recorder):
         return update
 
     def sent(self, chat: str | int | None = None, method: str | None = None) -> list[Call]:
-        out = [c for c in self.calls if c.method in ("sendMessage", "sendPhoto", "sendDocument", "editMessageText")]
+        refused = {id(c) for c in self.limited}
+        out = [
+            c
+            for c in self.calls
+            if c.method in ("sendMessage", "sendPhoto", "sendDocument", "editMessageText") and id(c) not in refused
+        ]
         if chat is not None:
             out = [c for c in out if c.chat == str(chat)]
         if method is not None:
