@@ -9,7 +9,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -63,6 +63,22 @@ class Pacer:
         while self.recent and self.recent[0] <= now - self.WINDOW:
             self.recent.popleft()
 
+    def free(self, now: dt.datetime) -> int:
+        """How many messages may start now (ignoring per-chat gaps)."""
+        if self.paused_until is not None and self.paused_until > now:
+            return 0
+        capacity = self._capacity()
+        if not capacity:
+            return 1_000_000
+        self._trim(now)
+        return max(0, capacity - len(self.recent))
+
+    def next_slot(self, now: dt.datetime) -> dt.datetime:
+        if self.paused_until is not None and self.paused_until > now:
+            return self.paused_until
+        self._trim(now)
+        return self.recent[0] + self.WINDOW if self.recent else now
+
     def chat_ready(self, chat_id: str, now: dt.datetime) -> dt.datetime:
         """When the chat itself may have its next message (now, or later)."""
         return max(now, self.chat_free.get(chat_id, now))
@@ -88,6 +104,20 @@ class Pacer:
         if len(self.chat_free) > 50_000:  # forget chats that are free again
             self.chat_free = {c: t for c, t in self.chat_free.items() if t > now}
 
+    def started(self, reserved_at: dt.datetime, at: dt.datetime) -> None:
+        """A message reserved at `reserved_at` leaves now: the overall window counts it from now, not from when
+        it was picked (a pass's requests leave one after another, and the platform counts their arrival)."""
+        if not self._capacity():
+            return
+        with contextlib.suppress(ValueError):  # trimmed already if the reservation is older than the window
+            self.recent.remove(reserved_at)
+        self.recent.append(at)
+
+    def answered(self, chat_id: str, at: dt.datetime, parts_left: int = 0) -> None:
+        """The chat's gap runs from the answer: the message had arrived by then, however long it travelled."""
+        gap = dt.timedelta(seconds=self.pacing.gap(chat_id) * self.SAFETY)
+        self.chat_free[chat_id] = max(self.chat_free.get(chat_id, at), at + gap * (parts_left + 1))
+
     def pause(self, until: dt.datetime) -> None:
         """Nothing goes out on this channel before `until`."""
         self.paused_until = max(self.paused_until or until, until)
@@ -98,6 +128,7 @@ class _Pick:
     row: OutboxMessage
     channel: Channel
     parts: list[Rendered]
+    reserved_at: dt.datetime
 
 
 class Dispatcher:
@@ -122,67 +153,100 @@ class Dispatcher:
         self.stats = Stats()
         self.in_flight = in_flight  # concurrent requests per channel: a remote API's round trip is not our pace
         self.next_wake: dt.datetime | None = None
+        self.wakes: dict[str, dt.datetime | None] = {}  # per channel: when a waiting row may go
         self._warm = False
-        self._wake = asyncio.Event()
-        self._lock = asyncio.Lock()
+        self._warm_lock = asyncio.Lock()
+        self._writer = asyncio.Lock()
+        self._wakeups: dict[str, asyncio.Event] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    @contextlib.asynccontextmanager
+    async def _tx(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction. The dispatcher's own writers take turns here rather than at SQLite's lock, whose
+        busy handler sleeps up to 100 ms per try: queued in-process, a write costs its real 1–3 ms."""
+        async with self._writer, self.sessions() as s, s.begin():
+            yield s
 
     def kick(self) -> None:
-        self._wake.set()
+        for event in self._wakeups.values():
+            event.set()
 
-    async def run_once(self, limit: int = 500) -> int:
-        """Send what is due now and fits the platforms' limits; returns how many rows were sent. The rest
-        waits, untouched, for a later pass (`next_wake` says when). One pass at a time per process."""
-        async with self._lock:
+    async def run_once(self, limit: int = 200) -> int:
+        """Send what is due now and fits the platforms' limits, on every channel side by side; returns how many
+        rows were sent. The rest waits, untouched, for a later pass (`next_wake` says when)."""
+        await self._housekeeping()
+        results = await asyncio.gather(*(self._pass(name, limit) for name in self.channels))
+        wakes = [w for w in (self.wakes.get(name) for name in self.channels) if w is not None]
+        self.next_wake = min(wakes) if wakes else None
+        return sum(results)
+
+    async def _housekeeping(self) -> None:
+        """Leases run out (a crashed sender's rows come back) and rows for a channel that is off are put aside."""
+        now = self.clock()
+        await self._warm_up(now)
+        async with self.readonly() as s:
+            stray = list(await outbox_store.due(s, now, 200, not_in=list(self.channels)))
+        async with self._tx() as s:
+            await outbox_store.release_expired(s, now)
+            for row in stray:
+                await outbox_store.mark_retry(s, row.id, now + dt.timedelta(minutes=5), "channel is off")
+
+    async def _pass(self, name: str, limit: int) -> int:
+        """One channel's pass. It reads only as many due rows as the channel may send now, so a channel at its
+        limit (Telegram during a broadcast) costs no reads and never holds up another channel."""
+        lock = self._locks.setdefault(name, asyncio.Lock())
+        async with lock:
             now = self.clock()
-            if not self._warm:
-                await self._warm_up(now)
-            async with self.sessions() as s, s.begin():
-                await outbox_store.release_expired(s, now)
-                rows = list(await outbox_store.due(s, now, limit))
-            if not rows:
-                self.next_wake = None
+            await self._warm_up(now)
+            channel = self.channels[name]
+            pacer = self._pacer(name, channel)
+            budget = limit if pacer is None else min(limit, pacer.free(now))
+            if budget <= 0:
+                assert pacer is not None
+                self.wakes[name] = pacer.next_slot(now)
                 return 0
             async with self.readonly() as s:
+                rows = list(await outbox_store.due(s, now, budget * 2, channel=name))
                 locales = await outbox_store.recipient_locales(s, {r.person_id for r in rows if r.person_id})
-            picks, later, off = self._pick(rows, locales, now)
-            if later or off:
-                async with self.sessions() as s, s.begin():
+            picks, later, wake = self._pick(rows, locales, now)
+            self.wakes[name] = wake
+            if later:
+                async with self._tx() as s:
                     for row_id, at in later:  # the chat itself is busy: look again when it is free
                         await outbox_store.defer(s, row_id, at)
-                    for row_id in off:
-                        await outbox_store.mark_retry(s, row_id, now + dt.timedelta(minutes=5), "channel is off")
             if not picks:
                 return 0
-            async with self.sessions() as s, s.begin():
+            # One claim for the pass (a transaction per row would cost more than the platform's pace allows).
+            # After a crash, claimed rows wait for their lease; only those whose request was in flight can
+            # reach a chat twice.
+            async with self._tx() as s:
                 claimed = await outbox_store.claim_many(s, [p.row.id for p in picks], now, LEASE)
             picks = [p for p in picks if p.row.id in claimed]  # another dispatcher took the rest
-            results = await asyncio.gather(*(self._deliver_all(name, group) for name, group in _by_channel(picks)))
-            return sum(results)
+            return await self._deliver_all(name, picks)
 
     async def _warm_up(self, now: dt.datetime) -> None:
         """A restarted process learns what went out in the last minute, so it does not burst into a window the
-        previous process had already filled (the platform counts both)."""
-        async with self.readonly() as s:
-            recent = await outbox_store.sent_since(s, now - dt.timedelta(minutes=1))
-        for channel_name, chat_id, at in recent:
-            channel = self.channels.get(channel_name)
-            pacer = self._pacer(channel_name, channel) if channel is not None else None
-            if pacer is not None:
-                pacer.take(chat_id, at)
-        self._warm = True
+        previous process had already filled (the platform counts both). Once per process."""
+        async with self._warm_lock:
+            if self._warm:
+                return
+            async with self.readonly() as s:
+                recent = await outbox_store.sent_since(s, now - dt.timedelta(minutes=1))
+            for channel_name, chat_id, at in recent:
+                channel = self.channels.get(channel_name)
+                pacer = self._pacer(channel_name, channel) if channel is not None else None
+                if pacer is not None:
+                    pacer.take(chat_id, at)
+            self._warm = True
 
     def _pick(
         self, rows: list[OutboxMessage], locales: Mapping[int, str | None], now: dt.datetime
-    ) -> tuple[list[_Pick], list[tuple[int, dt.datetime]], list[int]]:
+    ) -> tuple[list[_Pick], list[tuple[int, dt.datetime]], dt.datetime | None]:
         picks: list[_Pick] = []
         later: list[tuple[int, dt.datetime]] = []
-        off: list[int] = []
         wake: dt.datetime | None = None
         for row in rows:
-            channel = self.channels.get(row.channel)
-            if channel is None:
-                off.append(row.id)
-                continue
+            channel = self.channels[row.channel]
             locale = normalise_locale(
                 (locales.get(row.person_id) if row.person_id else None) or row.locale, self.default_locale
             )
@@ -197,9 +261,8 @@ class Dispatcher:
                     wake = at if wake is None else min(wake, at)
                     continue
                 pacer.take(row.chat_id, now, max(1, len(parts) - progress))
-            picks.append(_Pick(row, channel, parts))
-        self.next_wake = wake
-        return picks, later, off
+            picks.append(_Pick(row, channel, parts, now))
+        return picks, later, wake
 
     async def _deliver_all(self, name: str, picks: list[_Pick]) -> int:
         gate = asyncio.Semaphore(self.in_flight)
@@ -221,23 +284,39 @@ class Dispatcher:
         return total
 
     async def run_forever(self, stop: asyncio.Event, poll_seconds: float) -> None:
+        """One lane per channel, each at its own pace, and the housekeeping every poll."""
+
+        async def housekeeping() -> None:
+            while not stop.is_set():
+                try:
+                    await self._housekeeping()
+                except Exception:
+                    log.exception("outbox housekeeping failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
+
+        await asyncio.gather(housekeeping(), *(self._lane(name, stop, poll_seconds) for name in self.channels))
+
+    async def _lane(self, name: str, stop: asyncio.Event, poll_seconds: float) -> None:
+        wake = self._wakeups.setdefault(name, asyncio.Event())
         while not stop.is_set():
-            self._wake.clear()  # before the pass: a kick that arrives during it is not lost
+            wake.clear()  # before the pass: a kick that arrives during it is not lost
             sent = 0
             try:
-                sent = await self.run_once()
+                sent = await self._pass(name, 200)
             except Exception:
-                log.exception("outbox pass failed")
+                log.exception("outbox pass on %s failed", name)
             timeout = poll_seconds
+            next_wake = self.wakes.get(name)
             if sent:
                 timeout = 0  # there may be more due right away
-            elif self.next_wake is not None:  # rows wait for a pace slot: wake exactly then
-                timeout = min(poll_seconds, max(0.0, (self.next_wake - self.clock()).total_seconds()))
+            elif next_wake is not None:  # rows wait for a pace slot: wake exactly then
+                timeout = min(poll_seconds, max(0.0, (next_wake - self.clock()).total_seconds()))
             if timeout <= 0:
                 await asyncio.sleep(0)
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+                await asyncio.wait_for(wake.wait(), timeout=timeout)
 
     async def _deliver(self, pick: _Pick) -> int:
         row, channel, parts = pick.row, pick.channel, pick.parts
@@ -249,15 +328,19 @@ class Dispatcher:
                 part = parts[index]
                 if pacer is not None and pacer.paused_until is not None and pacer.paused_until > self.clock():
                     # A rate-limit answer to a request sent alongside: this one waits out the pause too.
-                    async with self.sessions() as s, s.begin():
+                    async with self._tx() as s:
                         if ids:
                             await outbox_store.record_progress(s, row.id, ids)
                         await outbox_store.unclaim(s, row.id, pacer.paused_until)
                     return 0
+                if pacer is not None:
+                    pacer.started(pick.reserved_at, self.clock())
                 ids.append(await self._send_part(channel, row, part))
+                if pacer is not None:
+                    pacer.answered(row.chat_id, self.clock(), len(parts) - index - 1)
                 self.stats.parts += 1
                 # Record each part as it goes (a retry must not repeat it); the last one closes the row.
-                async with self.sessions() as s, s.begin():
+                async with self._tx() as s:
                     if part.offers:
                         await outbox_store.remember_offers(s, row.channel, row.chat_id, list(part.offers), now)
                     if part.card_key:
@@ -267,7 +350,7 @@ class Dispatcher:
                     else:
                         await outbox_store.record_progress(s, row.id, ids)
             if not parts:
-                async with self.sessions() as s, s.begin():
+                async with self._tx() as s:
                     await outbox_store.mark_sent(s, row.id, self.clock(), ids)
         except ChannelError as err:
             await self._failed(row, err)
@@ -305,7 +388,7 @@ class Dispatcher:
         attempts = row.attempts + 1  # the claim counted this attempt in the database, not on this copy
         if err.retry_after is not None and row.channel in self.pacers:
             self.pacers[row.channel].pause(now + dt.timedelta(seconds=err.retry_after))
-        async with self.sessions() as s, s.begin():
+        async with self._tx() as s:
             if err.forbidden:
                 await outbox_store.deactivate_chat(s, row.channel, row.chat_id)
                 await outbox_store.mark_failed(s, row.id, f"forbidden: {err}")
@@ -319,10 +402,3 @@ class Dispatcher:
                 await outbox_store.mark_retry(s, row.id, now + dt.timedelta(seconds=delay), str(err))
                 self.stats.retried += 1
         log.warning("outbox row %s to %s:%s: %s", row.id, row.channel, row.chat_id, err)
-
-
-def _by_channel(picks: list[_Pick]) -> Iterator[tuple[str, list[_Pick]]]:
-    groups: dict[str, list[_Pick]] = defaultdict(list)
-    for p in picks:
-        groups[p.row.channel].append(p)
-    yield from groups.items()

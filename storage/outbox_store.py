@@ -102,13 +102,21 @@ async def notify_project_groups(session: AsyncSession, project_id: int, key: str
 # --- dispatcher side --------------------------------------------------------------------------------------
 
 
-async def due(session: AsyncSession, now: dt.datetime, limit: int) -> Sequence[OutboxMessage]:
-    rows = await session.execute(
-        select(OutboxMessage)
-        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
-        .order_by(OutboxMessage.priority.desc(), OutboxMessage.id)
-        .limit(limit)
-    )
+async def due(
+    session: AsyncSession,
+    now: dt.datetime,
+    limit: int,
+    *,
+    channel: str | None = None,
+    not_in: list[str] | None = None,
+) -> Sequence[OutboxMessage]:
+    """Pending rows whose time has come, most urgent first; of one channel, or of none of `not_in`."""
+    query = select(OutboxMessage).where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+    if channel is not None:
+        query = query.where(OutboxMessage.channel == channel)
+    if not_in is not None:
+        query = query.where(OutboxMessage.channel.not_in(not_in))
+    rows = await session.execute(query.order_by(OutboxMessage.priority.desc(), OutboxMessage.id).limit(limit))
     return rows.scalars().all()
 
 

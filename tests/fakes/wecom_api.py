@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -52,9 +53,32 @@ class Call:
         return str(self.body.get("touser") or self.body.get("chatid") or self.params.get("key") or "")
 
 
-class FakeWeCom(Recorder):
+class SendLimits:
+    """WeCom's documented send limits: an app may send each member at most 30 messages a minute (the excess is
+    dropped without an error), a group robot at most 20 a minute (errcode 45009). time.time() is the clock."""
+
+    MEMBER, ROBOT = (30, 60.0), (20, 60.0)
+
     def __init__(self) -> None:
+        self.windows: dict[str, deque[float]] = {}
+
+    def allow(self, who: str, limit: tuple[int, float], now: float) -> bool:
+        count, window = limit
+        times = self.windows.setdefault(who, deque())
+        while times and times[0] <= now - window:
+            times.popleft()
+        if len(times) >= count:
+            return False
+        times.append(now)
+        return True
+
+
+class FakeWeCom(Recorder):
+    def __init__(self, limits: bool = False) -> None:
         super().__init__()
+        self.limits = SendLimits() if limits else None
+        self.dropped: list[Call] = []  # over the per-member limit: "accepted" by WeCom, never delivered
+        self.limited: list[Call] = []  # answered 45009
         self.calls: list[Call] = []
         self.faults: dict[str, list[dict[str, Any]]] = {}
         self.faulted: list[Call] = []  # calls answered with an injected error
@@ -115,6 +139,11 @@ class FakeWeCom(Recorder):
             self.valid_tokens.add(token)
             return web.json_response({"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": 7200})
         if path == "webhook/send":
+            if self.limits is not None and not self.limits.allow(
+                "robot:" + params.get("key", ""), SendLimits.ROBOT, call.at
+            ):
+                self.limited.append(call)
+                return web.json_response({"errcode": 45009, "errmsg": "api freq out of limit"})
             return web.json_response({"errcode": 0, "errmsg": "ok"})
         if params.get("access_token") not in self.valid_tokens:
             self.faulted.append(call)
@@ -129,17 +158,19 @@ class FakeWeCom(Recorder):
             return web.json_response({"errcode": 0, "type": "image", "media_id": media_id, "created_at": "1"})
         if path == "appchat/create":
             return web.json_response({"errcode": 0, "errmsg": "ok", "chatid": f"CHAT{next(self._ids)}"})
+        member = str(body.get("touser"))
+        if path == "message/send" and self.limits and not self.limits.allow(member, SendLimits.MEMBER, call.at):
+            self.dropped.append(call)
         result: dict[str, Any] = {"errcode": 0, "errmsg": "ok", "msgid": f"msg{next(self._ids)}"}
         if body.get("msgtype") == "template_card":
             result["response_code"] = f"rc{next(self._ids)}"
         return web.json_response(result)
 
     def sent(self, to: str | None = None) -> list[Call]:
-        """Messages that were accepted (not those answered with an injected error)."""
+        """Messages that were delivered (not those answered with an error, nor those dropped over a limit)."""
+        refused = {id(c) for c in self.faulted + self.dropped + self.limited}
         out = [
-            c
-            for c in self.calls
-            if c.path in ("message/send", "appchat/send", "webhook/send") and c not in self.faulted
+            c for c in self.calls if c.path in ("message/send", "appchat/send", "webhook/send") and id(c) not in refused
         ]
         return [c for c in out if to is None or c.to == to]
 
