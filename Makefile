@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck unit postgres bench clean locales
+.PHONY: run test lint typecheck unit postgres bench bench-broadcast clean locales
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ postgres: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.outbox_throughput
 	$(BIN)/python -m bench.flow_latency
+
+# 7,000 chats through `anzebot run` against fake platforms enforcing the limits, straight and killed (~9 min).
+bench-broadcast: $(STAMP)
+	$(BIN)/python -m bench.broadcast
 
 # Re-extract the message catalogue and merge it into both locales (translators then fill the .po files).
 locales: $(STAMP)

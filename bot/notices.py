@@ -251,3 +251,16 @@ def broadcast_items(
     else:
         items.append(Text(body))
     return items
+
+
+OVERALL_NAMES = {
+    "very": N_("Very satisfied"),
+    "satisfied": N_("Satisfied"),
+    "neutral": N_("Neutral"),
+    "dissatisfied": N_("Dissatisfied"),
+}
+
+
+def overall_label(answer: str) -> Msg:
+    """The revisit's overall satisfaction answer, worded."""
+    return T(OVERALL_NAMES.get(answer, answer))

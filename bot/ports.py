@@ -171,6 +171,15 @@ class BroadcastInfo:
     silent: tuple[str, ...] = ()  # who has not acknowledged (project · chat), first few
 
 
+@dataclass(frozen=True)
+class RevisitInfo:
+    id: int
+    status: str
+    form: tuple[tuple[str, str], ...]  # 004 附件5 header: (field key, value)
+    hazards: tuple[tuple[int, str, str], ...]  # the visit's hazards still open: (id, number, description)
+    answers: dict[str, Any]
+
+
 @dataclass
 class HazardDraft:
     project_id: int
@@ -225,6 +234,12 @@ class Services(Protocol):
     async def rectification_for_review(
         self, person: PersonInfo, rectification_id: int
     ) -> tuple[HazardInfo, RectificationInfo]: ...
+
+    # --- revisits
+    async def revisit_form(self, person: PersonInfo, revisit_id: int) -> RevisitInfo: ...
+    async def submit_revisit(self, person: PersonInfo, revisit_id: int, answers: dict[str, Any]) -> RevisitInfo: ...
+    async def confirm_revisit(self, person: PersonInfo, revisit_id: int) -> RevisitInfo: ...
+    async def satisfaction(self, person: PersonInfo, year: int) -> list[tuple[str, str, int, float | None]]: ...
 
     # --- broadcasts
     async def broadcast_regions(self, person: PersonInfo) -> list[str]: ...

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from bot.i18n import N_, T
 from bot.messages import Choice, Command, Location, Media, Option, StoredMedia, TextIn
-from handlers import broadcast, hazard_report, lec, onboarding, queries, rectification, review, visits  # noqa: F401
+from handlers import (  # noqa: F401
+    broadcast,
+    hazard_report,
+    lec,
+    onboarding,
+    queries,
+    rectification,
+    review,
+    revisit,
+    visits,
+)
 from handlers.context import Context
 from handlers.registry import ACTIONS, COMMANDS, FLOWS, CommandSpec, command
 

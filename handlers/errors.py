@@ -24,6 +24,7 @@ REASONS: dict[str, str] = {
     "broadcast_audience": N_("That audience is not complete. Please start again with /broadcast."),
     "broadcast_empty": N_("No chat can be reached with that choice. Nothing was sent."),
     "broadcast_no_ack": N_("That broadcast did not ask for read receipts."),
+    "revisit_incomplete": N_("Some questions are not answered yet. Please press the button again."),
     "not_today": N_("This visit is scheduled for another day; start it on the day."),
 }
 

@@ -40,6 +40,8 @@ def command(
     name: str, *, help: str | None = None, starts_flow: bool = False, needs_person: bool = True
 ) -> Callable[[CommandFn], CommandFn]:
     def deco(fn: CommandFn) -> CommandFn:
+        if name in COMMANDS:
+            raise ValueError(f"command /{name} is taken by {COMMANDS[name].fn.__module__}")
         COMMANDS[name] = CommandSpec(name, fn, help, starts_flow, needs_person)
         return fn
 
@@ -50,6 +52,8 @@ def action(prefix: str, *, starts_flow: bool = False, needs_person: bool = True)
     """A button value `prefix:arg1:arg2…` handled outside any flow (notice buttons, menus)."""
 
     def deco(fn: CommandFn) -> CommandFn:
+        if prefix in ACTIONS:  # two flows answering one button would be a silent bug
+            raise ValueError(f"button prefix {prefix!r} is taken by {ACTIONS[prefix].fn.__module__}")
         ACTIONS[prefix] = CommandSpec(prefix, fn, None, starts_flow, needs_person)
         return fn
 

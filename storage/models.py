@@ -451,3 +451,35 @@ class BroadcastTarget(Base):
     outbox_key: Mapped[str] = mapped_column(String(200))
     acked_at: Mapped[dt.datetime | None]
     acked_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+
+class Revisit(Base):
+    """回访记录 (004 附件5): the insured's answers after a visit, confirmed by both sides."""
+
+    __tablename__ = "revisits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), unique=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    ask_on: Mapped[dt.date] = mapped_column(Date)
+    limit_on: Mapped[dt.date] = mapped_column(Date)  # the 10-working-day limit
+    # scheduled | asked | reasked | phone (the agency must call) | answered | confirmed
+    status: Mapped[str] = mapped_column(String(10), default="scheduled", index=True)
+    form: Mapped[dict[str, Any]]  # the 附件5 header fields, as at the visit
+    answers: Mapped[dict[str, Any] | None]  # attitude, technical, closure, overall, suggestion, hazards
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    answered_at: Mapped[dt.datetime | None]
+    confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))  # the agency's side
+    confirmed_at: Mapped[dt.datetime | None]
+
+
+class Objection(Base):
+    """An objection (异议) of the insured to a hazard finding, raised in a revisit; answered by the agency."""
+
+    __tablename__ = "objections"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hazard_id: Mapped[int] = mapped_column(ForeignKey("hazards.id"), index=True)
+    revisit_id: Mapped[int | None] = mapped_column(ForeignKey("revisits.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -34,10 +35,11 @@ from bot.ports import (
     PlanInfo,
     ProjectInfo,
     RectificationInfo,
+    RevisitInfo,
     ServiceError,
     VisitInfo,
 )
-from storage import audit, broadcasts, members, visits
+from storage import audit, broadcasts, members, revisits, visits
 from storage.invite_codes import hash_code
 from storage.models import (
     Acknowledgement,
@@ -722,6 +724,24 @@ class SqlServices:
         await self._notify_people([rect.submitted_by, *responsible], key, list(items), skip=person.id)
         await notify_project_groups(self.s, h.project_id, key, [notices.group_card(info)])
         return info
+
+    # --- revisits --------------------------------------------------------------------------------------------
+
+    async def revisit_form(self, person: PersonInfo, revisit_id: int) -> RevisitInfo:
+        return await revisits.open_form(self.s, person, revisit_id)
+
+    async def submit_revisit(self, person: PersonInfo, revisit_id: int, answers: dict[str, Any]) -> RevisitInfo:
+        return await revisits.submit(self.s, person, revisit_id, answers, self.calendar, self.today, self.now)
+
+    async def confirm_revisit(self, person: PersonInfo, revisit_id: int) -> RevisitInfo:
+        return await revisits.confirm(self.s, person, revisit_id, self.now)
+
+    async def satisfaction(self, person: PersonInfo, year: int) -> list[tuple[str, str, int, float | None]]:
+        """Insurers see their insured projects, agency people the projects they serve."""
+        if person.org_kind not in ("insurer", "agency", "authority", "association"):
+            raise AccessDenied("satisfaction")
+        projects = [p.id for p in await self.projects(person)]
+        return await revisits.satisfaction(self.s, year, projects)
 
     # --- broadcasts ------------------------------------------------------------------------------------------
 

@@ -208,6 +208,9 @@ async def close_visit(
     due = visit_deadlines(today, cal)
     for milestone, day in due.items():
         s.add(VisitTask(visit_id=visit.id, milestone=milestone, due_on=day))
+    from storage.revisits import create_for_visit  # the revisit module builds on this one
+
+    await create_for_visit(s, visit, cal)
     await audit.append(
         s,
         actor_id=person.id,

@@ -25,12 +25,15 @@ class Event(StrEnum):
     SUBMIT_EVIDENCE = "submit_evidence"
     APPROVE = "approve"
     REJECT = "reject"
+    REOPEN = "reopen"  # the insured says at the revisit that it is not (fully) fixed
 
 
 _TRANSITIONS: dict[tuple[Status, Event], Status] = {
     (Status.RECTIFYING, Event.SUBMIT_EVIDENCE): Status.SUBMITTED,
     (Status.SUBMITTED, Event.APPROVE): Status.CLOSED,
     (Status.SUBMITTED, Event.REJECT): Status.RECTIFYING,
+    (Status.SUBMITTED, Event.REOPEN): Status.RECTIFYING,
+    (Status.CLOSED, Event.REOPEN): Status.RECTIFYING,
 }
 
 

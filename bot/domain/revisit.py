@@ -1,0 +1,57 @@
+"""回访 rules (003 §6.3, 004 附件5): when the insured is asked, asked again and phoned; what each answer about a
+hazard does; how satisfaction is rated."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.domain.workdays import WorkCalendar
+
+ASK_AFTER = 3  # working days after the visit closes (default; always inside the limit)
+REASK_AFTER = 2  # working days without an answer before asking once more
+LIMIT = 10  # working days: the revisit must be done by then
+RATINGS = ("good", "fair", "poor")  # 好 / 中 / 差: service attitude, technical level
+CLOSURE = ("done", "not_done")  # 已完成 / 未完成
+OVERALL = ("very", "satisfied", "neutral", "dissatisfied")  # 非常满意 / 基本满意 / 一般 / 不满意
+SATISFIED = frozenset({"very", "satisfied"})
+
+
+class HazardAnswer(StrEnum):
+    FIXED = "fixed"
+    PARTLY = "partly"
+    NOT_FIXED = "not_fixed"
+    DISAGREE = "disagree"
+
+
+REOPENS = frozenset({HazardAnswer.PARTLY, HazardAnswer.NOT_FIXED})  # back to rectifying + a re-inspection
+
+
+@dataclass(frozen=True)
+class Schedule:
+    ask_on: dt.date
+    reask_on: dt.date
+    phone_on: dt.date  # no answer by then: the agency calls
+    limit_on: dt.date
+
+
+def schedule(closed_on: dt.date, cal: WorkCalendar, ask_after: int = ASK_AFTER) -> Schedule:
+    """Ask `ask_after` working days after the visit, again `REASK_AFTER` later, and hand it to the agency's phone
+    with time to spare before the limit; every date stays inside the limit."""
+    limit_on = cal.add_working_days(closed_on, LIMIT)
+    ask_on = min(cal.add_working_days(closed_on, max(1, ask_after)), limit_on)
+    return Schedule(ask_on, *follow_ups(ask_on, limit_on, cal), limit_on)
+
+
+def follow_ups(ask_on: dt.date, limit_on: dt.date, cal: WorkCalendar) -> tuple[dt.date, dt.date]:
+    """(ask again on, hand to the phone on), never after the limit."""
+    reask_on = min(cal.add_working_days(ask_on, REASK_AFTER), limit_on)
+    return reask_on, min(cal.add_working_days(reask_on, REASK_AFTER), limit_on)
+
+
+def satisfaction_rate(overall_answers: list[str]) -> float | None:
+    """Share of answers that are 非常满意 or 基本满意; None without answers."""
+    if not overall_answers:
+        return None
+    return sum(1 for a in overall_answers if a in SATISFIED) / len(overall_answers)
