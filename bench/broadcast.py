@@ -200,6 +200,7 @@ async def run(label: str, db: Path, folder: Path, kill_at: float | None) -> None
     child = start_child(db, folder, tg_url, wecom_url, platforms.tg.token)
     peak = 0.0
     in_doubt = 0
+    restarted_at = t0
     if kill_at is not None:
         await wait_until(lambda: len(platforms.delivered()) >= total * kill_at, 3600)
         peak = child.peak_mib()
@@ -207,6 +208,7 @@ async def run(label: str, db: Path, folder: Path, kill_at: float | None) -> None
         child.proc.wait()
         in_doubt = outbox_counts(db).get("sending", 0)
         print(f"{label}: SIGKILL after {len(platforms.delivered())} of {total} chats; {in_doubt} rows in flight")
+        restarted_at = time.time()
         child = start_child(db, folder, tg_url, wecom_url, platforms.tg.token)
 
     def finished() -> bool:
@@ -239,6 +241,11 @@ async def run(label: str, db: Path, folder: Path, kill_at: float | None) -> None
         f"{label}: wecom {len(wc_times)} members at {rate(wc_times):.1f}/s (limit 30/min per member), "
         f"dropped over the member limit {len(platforms.wecom.dropped)}, 45009s {len(platforms.wecom.limited)}"
     )
+    if platforms.tg.limited:
+        first = min(c.at for c in platforms.tg.limited) - t0
+        print(f"{label}: 429s at {sorted(round(c.at - t0, 2) for c in platforms.tg.limited)} s after start")
+        if kill_at is not None:
+            print(f"{label}: restart at {restarted_at - t0:.2f} s; first 429 {first:.2f} s")
     print(f"{label}: duplicates {duplicates}, missed chats {missed}")
     print(f"{label}: service start to last delivery {last - t0:.1f} s; peak RSS of the service {peak:.0f} MiB")
     await platforms.tg.close()

@@ -180,6 +180,21 @@ class RevisitInfo:
     answers: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class ComplaintInfo:
+    id: int
+    number: str
+    project_name: str
+    complainant: str
+    about: str
+    text: str
+    status: str
+    due_on: dt.date
+    needs_check: bool
+    extended: bool
+    answer: dict[str, str]
+
+
 @dataclass
 class HazardDraft:
     project_id: int
@@ -240,6 +255,18 @@ class Services(Protocol):
     async def submit_revisit(self, person: PersonInfo, revisit_id: int, answers: dict[str, Any]) -> RevisitInfo: ...
     async def confirm_revisit(self, person: PersonInfo, revisit_id: int) -> RevisitInfo: ...
     async def satisfaction(self, person: PersonInfo, year: int) -> list[tuple[str, str, int, float | None]]: ...
+
+    # --- complaints
+    async def file_complaint(
+        self, person: PersonInfo, project_id: int, about: str, text: str, photos: list[str]
+    ) -> ComplaintInfo: ...
+    async def complaint(self, person: PersonInfo, complaint_id: int) -> ComplaintInfo: ...
+    async def complaint_needs_checking(self, person: PersonInfo, complaint_id: int) -> ComplaintInfo: ...
+    async def extend_complaint(
+        self, person: PersonInfo, complaint_id: int, days: int, reason: str
+    ) -> ComplaintInfo: ...
+    async def answer_complaint(self, person: PersonInfo, complaint_id: int, parts: dict[str, str]) -> ComplaintInfo: ...
+    async def close_complaint(self, person: PersonInfo, complaint_id: int, refer: bool) -> ComplaintInfo: ...
 
     # --- broadcasts
     async def broadcast_regions(self, person: PersonInfo) -> list[str]: ...

@@ -6,6 +6,7 @@ from bot.i18n import N_, T
 from bot.messages import Choice, Command, Location, Media, Option, StoredMedia, TextIn
 from handlers import (  # noqa: F401
     broadcast,
+    complaint,
     hazard_report,
     lec,
     onboarding,

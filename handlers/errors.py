@@ -25,6 +25,9 @@ REASONS: dict[str, str] = {
     "broadcast_empty": N_("No chat can be reached with that choice. Nothing was sent."),
     "broadcast_no_ack": N_("That broadcast did not ask for read receipts."),
     "revisit_incomplete": N_("Some questions are not answered yet. Please press the button again."),
+    "complaint_incomplete": N_("The complaint needs a text. Please start again with /complaint."),
+    "extension_days": N_("An extension is 1 to 30 working days."),
+    "answer_parts": N_("The answer needs all three parts: the request, the facts with their basis, the measures."),
     "not_today": N_("This visit is scheduled for another day; start it on the day."),
 }
 
@@ -36,6 +39,12 @@ OTHER_STATES = {
     "done": N_("done"),
     "draft": N_("waiting for confirmation"),
     "replaced": N_("replaced"),
+    "open": N_("open"),
+    "answered": N_("answered"),
+    "accepted": N_("accepted"),
+    "referred": N_("referred to the authority"),
+    "checking": N_("being checked"),
+    "extended": N_("extended"),
 }
 
 

@@ -483,3 +483,27 @@ class Objection(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     status: Mapped[str] = mapped_column(String(10), default="open")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Complaint(Base):
+    """投诉/异议 against a service, an expert or a decision; answered within working-day limits."""
+
+    __tablename__ = "complaints"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(30), unique=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    complainant_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    about: Mapped[str] = mapped_column(String(10))  # service | expert | decision
+    text: Mapped[str] = mapped_column(Text)
+    photos: Mapped[list[Any]] = mapped_column(default=list)
+    # open | answered | accepted | referred
+    status: Mapped[str] = mapped_column(String(10), default="open", index=True)
+    filed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    needs_check: Mapped[bool] = mapped_column(Boolean, default=False)
+    extended: Mapped[bool] = mapped_column(Boolean, default=False)
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    answer: Mapped[dict[str, Any] | None]  # request, facts, measures
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    answered_at: Mapped[dt.datetime | None]
+    closed_at: Mapped[dt.datetime | None]

@@ -24,6 +24,7 @@ from bot.ports import (
     BroadcastDraft,
     BroadcastInfo,
     BroadcastPreview,
+    ComplaintInfo,
     Conflict,
     HazardDraft,
     HazardInfo,
@@ -39,7 +40,7 @@ from bot.ports import (
     ServiceError,
     VisitInfo,
 )
-from storage import audit, broadcasts, members, revisits, visits
+from storage import audit, broadcasts, complaints, members, revisits, visits
 from storage.invite_codes import hash_code
 from storage.models import (
     Acknowledgement,
@@ -742,6 +743,30 @@ class SqlServices:
             raise AccessDenied("satisfaction")
         projects = [p.id for p in await self.projects(person)]
         return await revisits.satisfaction(self.s, year, projects)
+
+    # --- complaints ------------------------------------------------------------------------------------------
+
+    async def file_complaint(
+        self, person: PersonInfo, project_id: int, about: str, text: str, photos: list[str]
+    ) -> ComplaintInfo:
+        return await complaints.file(
+            self.s, person, project_id, about, text, photos, self.calendar, self.today, self.now
+        )
+
+    async def complaint(self, person: PersonInfo, complaint_id: int) -> ComplaintInfo:
+        return await complaints.view(self.s, person, complaint_id)
+
+    async def complaint_needs_checking(self, person: PersonInfo, complaint_id: int) -> ComplaintInfo:
+        return await complaints.needs_checking(self.s, person, complaint_id, self.calendar, self.tz, self.now)
+
+    async def extend_complaint(self, person: PersonInfo, complaint_id: int, days: int, reason: str) -> ComplaintInfo:
+        return await complaints.extend(self.s, person, complaint_id, days, reason, self.calendar, self.now)
+
+    async def answer_complaint(self, person: PersonInfo, complaint_id: int, parts: dict[str, str]) -> ComplaintInfo:
+        return await complaints.answer(self.s, person, complaint_id, parts, self.now)
+
+    async def close_complaint(self, person: PersonInfo, complaint_id: int, refer: bool) -> ComplaintInfo:
+        return await complaints.close(self.s, person, complaint_id, refer, self.now)
 
     # --- broadcasts ------------------------------------------------------------------------------------------
 

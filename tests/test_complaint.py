@@ -1,0 +1,123 @@
+"""投诉: filed with a photo, numbered and acknowledged; extended once with a reason the complainant reads; reminded
+and escalated to the insurer when late; answered in three parts; referred to the authority."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot.domain.complaints import due_on, extended
+from bot.domain.workdays import WorkCalendar
+from storage import admin
+from storage.models import AuditEvent, Complaint
+from tests.harness import Harness, texts
+
+TZ = ZoneInfo("Asia/Shanghai")
+TEXT = "王建国专家现场态度粗暴，且把合格的临边防护判为隐患，请核实。"
+
+
+def at(y: int, m: int, d: int, hh: int, mm: int = 0) -> dt.datetime:
+    return dt.datetime(y, m, d, hh, mm, tzinfo=TZ)
+
+
+async def test_a_complaint_extended_escalated_answered_and_referred(h: Harness, clock: object) -> None:
+    async with h.app.sessions() as s, s.begin():
+        emma = await h.person_id("Emma Clark")
+        await admin.grant(s, person=str(emma), project="XC-P001", role="agency_admin")
+    manager, agency = await h.login("陈经理"), await h.login("Emma Clark")
+    insurer, authority = await h.login("周保险"), await h.login("吴监管")
+
+    r = await h.say(manager, "/complaint")
+    r = await h.pick(manager, "专家", r)
+    assert "可以附照片" in texts(r)
+    r = await h.photo(manager)
+    r = await h.say(manager, TEXT)
+    assert "1 张照片" in texts(r)
+    r = await h.pick(manager, "提交投诉", r)
+    assert "投诉 TS-2026-0001 已受理，服务机构须在 2026-12-01 前答复" in texts(r)
+
+    card = [m for m in h.inbox(agency) if "Complaint TS-2026-0001" in m.text]
+    assert card and TEXT in card[-1].text and "Answer by：2026-12-01" in card[-1].text
+    assert any(m.message.photo for m in h.inbox(agency))
+    r = await h.pick(agency, "Extend once", card)
+    r = await h.pick(agency, "10 working days", r)
+    r = await h.say(agency, "需要调取监理日志核实")
+    assert "Extended to 2026-12-15" in texts(r)
+    told = texts(h.inbox(manager))
+    assert "延长至 2026-12-15" in told and "需要调取监理日志核实" in told
+    r = await h.press(agency, "cpx:1")  # the card's button again
+    assert "cannot be extended again" in texts(r)
+
+    clock.move_to(at(2026, 12, 14, 8, 30))  # type: ignore[attr-defined]
+    await h.app.clock_work.sweep()
+    await h.app.dispatcher.drain()
+    assert "must be answered by 2026-12-15" in texts(h.inbox(agency))
+    assert "TS-2026-0001" not in texts(h.inbox(insurer))
+    clock.move_to(at(2026, 12, 16, 8, 30))  # type: ignore[attr-defined]
+    await h.app.clock_work.sweep()
+    await h.app.clock_work.sweep()
+    await h.app.dispatcher.drain()
+    late = [m for m in h.inbox(insurer) if "TS-2026-0001" in m.text]
+    assert len(late) == 1 and "逾期" in late[0].text
+
+    r = await h.press(agency, "cpa:1")  # the card's 答复 button, days later
+    assert "Part 1 of 3" in texts(r)
+    r = await h.say(agency, "核实专家态度与隐患判定")
+    r = await h.say(agency, "经查监理日志和现场照片，东侧临边防护高度 1.0 米，低于 JGJ 80 要求的 1.2 米，判定无误")
+    r = await h.say(agency, "已与专家谈话提醒注意沟通方式；隐患判定维持")
+    assert "sent to the complainant" in texts(r)
+
+    answer = [m for m in h.inbox(manager) if "对您的投诉 TS-2026-0001 的答复" in m.text]
+    assert answer and "JGJ 80" in answer[-1].text and "已与专家谈话" in answer[-1].text
+    r = await h.pick(manager, "提交主管部门", answer)
+    assert "已提交主管部门" in texts(r)
+    referred = [m for m in h.inbox(authority) if "TS-2026-0001" in m.text]
+    assert referred and "JGJ 80" in referred[-1].text
+    r = await h.press(manager, "cpok:1")
+    assert "已处理过" in texts(r)  # closed once
+
+    async with h.app.readonly() as s:
+        c = (await s.execute(select(Complaint))).scalar_one()
+        assert c.status == "referred" and c.extended and c.due_on == dt.date(2026, 12, 15)
+        actions = [e.action for e in (await s.execute(select(AuditEvent))).scalars() if e.object_type == "complaint"]
+        assert actions == [
+            "complaint.filed",
+            "complaint.extended",
+            "complaint.reminded",
+            "complaint.reminded",
+            "complaint.answered",
+            "complaint.referred",
+        ]
+
+
+async def test_only_the_agency_answers_and_needs_checking_gives_30_days(h: Harness) -> None:
+    async with h.app.sessions() as s, s.begin():
+        await admin.grant(s, person=str(await h.person_id("Emma Clark")), project="XC-P001", role="agency_admin")
+    manager, agency, expert = await h.login("陈经理"), await h.login("Emma Clark"), await h.login("王建国")
+    r = await h.say(manager, "/complaint")
+    r = await h.pick(manager, "服务", r)
+    r = await h.say(manager, "服务报告迟迟未交")
+    r = await h.pick(manager, "提交投诉", r)
+    r = await h.press(expert, "cpa:1")
+    assert "没有此操作权限" in texts(r)
+    r = await h.press(manager, "cpok:1")
+    assert "当前状态：待处理" in texts(r)  # not answered yet: nothing to accept
+    card = [m for m in h.inbox(agency) if "Complaint TS-2026-0001" in m.text]
+    r = await h.pick(agency, "Needs checking", card)
+    assert "answer by 2026-12-29" in texts(r)
+    assert "2026-12-29" in texts(h.inbox(manager))
+
+
+def test_deadlines() -> None:
+    cal = WorkCalendar()
+    assert due_on(dt.date(2026, 11, 17), cal) == dt.date(2026, 12, 1)
+    assert due_on(dt.date(2026, 11, 17), cal, needs_check=True) == dt.date(2026, 12, 29)
+    assert extended(dt.date(2026, 12, 1), 10, cal) == dt.date(2026, 12, 15)
+    for bad in (0, 31):
+        try:
+            extended(dt.date(2026, 12, 1), bad, cal)
+        except ValueError:
+            continue
+        raise AssertionError(bad)
