@@ -9,6 +9,7 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -104,6 +105,26 @@ def parser() -> argparse.ArgumentParser:
     va.add_argument("--experts", help="default: the confirmed plan's expert group")
     va.add_argument("--leader")
 
+    tr = sub.add_parser("training", help="training sessions, drills, learning hours").add_subparsers(
+        dest="sub", required=True
+    )
+    ta = tr.add_parser("add", help="a session or drill; invites its audience and prints the venue's sign-in code")
+    ta.add_argument("--kind", required=True, choices=["citywide", "custom", "prestart", "seasonal", "drill"])
+    ta.add_argument("--drill", choices=["collapse", "fire", "electric", "crane", "fall"])
+    ta.add_argument("--topic", required=True)
+    ta.add_argument("--place", required=True)
+    ta.add_argument("--start", required=True, help="local time, YYYY-MM-DD HH:MM")
+    ta.add_argument("--end", required=True, help="local time, YYYY-MM-DD HH:MM")
+    ta.add_argument("--projects", required=True, help="comma-separated project codes")
+    ta.add_argument("--roles", default="project_manager,safety_officer", help="comma-separated roles invited")
+    ta.add_argument("--organiser", help="who adds photos and the evaluation afterwards")
+    th = tr.add_parser("hours", help="record online learning hours")
+    th.add_argument("--person", required=True)
+    th.add_argument("--year", required=True, type=int)
+    th.add_argument("--hours", required=True, type=float)
+    ti = tr.add_parser("import", help="online learning hours from a CSV: person,year,hours")
+    ti.add_argument("file")
+
     due = sub.add_parser("due", help="what is due and late, across projects or for one")
     due.add_argument("--project")
     due.add_argument("--json", action="store_true")
@@ -124,6 +145,52 @@ async def _with_session(settings: Settings, fn: Callable[[AsyncSession], Awaitab
             return await fn(s)
     finally:
         await engine.dispose()
+
+
+async def _training(args: argparse.Namespace, settings: Settings) -> None:
+    from zoneinfo import ZoneInfo
+
+    from storage import training
+
+    now = dt.datetime.now(dt.UTC)
+    if args.sub == "add":
+        tz = ZoneInfo(settings.timezone)
+
+        def local(text: str) -> dt.datetime:
+            try:
+                return dt.datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=tz)
+            except ValueError:
+                raise admin.AdminError(f"not a time: {text!r} (YYYY-MM-DD HH:MM)") from None
+
+        session, code, warnings = await _with_session(
+            settings,
+            lambda s: training.add(
+                s,
+                kind=args.kind,
+                topic=args.topic,
+                place=args.place,
+                starts_at=local(args.start),
+                ends_at=local(args.end),
+                projects=_split(args.projects),
+                roles=_split(args.roles),
+                organiser=args.organiser,
+                drill=args.drill,
+                tz=tz,
+                now=now,
+            ),
+        )
+        print(f"training {session.id} added; show this sign-in code at the venue: {code}")
+        for w in warnings:
+            print(f"warning: {w}")
+    elif args.sub == "hours":
+        await _with_session(
+            settings, lambda s: training.record_hours(s, args.person, args.year, args.hours, "operator", now)
+        )
+        print(f"recorded {args.hours:g} h for {args.person} in {args.year}")
+    else:
+        text = await asyncio.to_thread(Path(args.file).read_text, "utf-8-sig")
+        n = await _with_session(settings, lambda s: training.import_hours(s, text, Path(args.file).name, now))
+        print(f"imported {n} rows")
 
 
 async def _run(settings: Settings) -> None:
@@ -253,6 +320,8 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
             ),
         )
         print(f"visit {visit.id} scheduled on {visit.scheduled_on.isoformat()}")
+    elif args.cmd == "training":
+        await _training(args, settings)
     elif args.cmd == "due":
         rows = await _due(settings, args.project)
         if args.json:

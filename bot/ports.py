@@ -195,6 +195,22 @@ class ComplaintInfo:
     answer: dict[str, str]
 
 
+@dataclass(frozen=True)
+class TrainingInfo:
+    id: int
+    kind: str
+    topic: str
+    place: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    hours: float
+    invited: int
+    present: int
+    photos: int
+    evaluation: str | None
+    organiser: bool = False  # the person asking organises it
+
+
 @dataclass
 class HazardDraft:
     project_id: int
@@ -267,6 +283,15 @@ class Services(Protocol):
     ) -> ComplaintInfo: ...
     async def answer_complaint(self, person: PersonInfo, complaint_id: int, parts: dict[str, str]) -> ComplaintInfo: ...
     async def close_complaint(self, person: PersonInfo, complaint_id: int, refer: bool) -> ComplaintInfo: ...
+
+    # --- training and drills
+    async def sign_in_training(self, person: PersonInfo, session_id: int, code: str) -> TrainingInfo: ...
+    async def training_record(
+        self, person: PersonInfo, session_id: int, photos: list[str], evaluation: str
+    ) -> TrainingInfo: ...
+    async def my_training(
+        self, person: PersonInfo
+    ) -> tuple[float, float, list[TrainingInfo], list[tuple[str, float]]]: ...
 
     # --- broadcasts
     async def broadcast_regions(self, person: PersonInfo) -> list[str]: ...

@@ -14,6 +14,7 @@ from handlers import (  # noqa: F401
     rectification,
     review,
     revisit,
+    training,
     visits,
 )
 from handlers.context import Context

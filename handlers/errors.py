@@ -28,6 +28,10 @@ REASONS: dict[str, str] = {
     "complaint_incomplete": N_("The complaint needs a text. Please start again with /complaint."),
     "extension_days": N_("An extension is 1 to 30 working days."),
     "answer_parts": N_("The answer needs all three parts: the request, the facts with their basis, the measures."),
+    "sign_in_early": N_("Sign-in opens 30 minutes before the session starts."),
+    "sign_in_closed": N_("The session is over; sign-in is closed."),
+    "sign_in_code": N_("That code is not right. Check the code shown at the venue and type it again."),
+    "sign_in_again": N_("You have already signed in to this session."),
     "not_today": N_("This visit is scheduled for another day; start it on the day."),
 }
 

@@ -507,3 +507,45 @@ class Complaint(Base):
     answered_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     answered_at: Mapped[dt.datetime | None]
     closed_at: Mapped[dt.datetime | None]
+
+
+class TrainingSession(Base):
+    """A training session or drill (培训/应急演练): who is invited, when, where; a code shown at the venue signs in."""
+
+    __tablename__ = "training_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))  # citywide | custom | prestart | seasonal | drill
+    drill: Mapped[str | None] = mapped_column(String(12))  # collapse | fire | electric | crane | fall
+    topic: Mapped[str] = mapped_column(String(200))
+    place: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[dt.datetime]
+    ends_at: Mapped[dt.datetime]
+    projects: Mapped[list[Any]]  # project ids
+    roles: Mapped[list[Any]]  # invited roles in those projects
+    organiser_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    photos: Mapped[list[Any]] = mapped_column(default=list)
+    evaluation: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Attendance(Base):
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("session_id", "person_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("training_sessions.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    signed_at: Mapped[dt.datetime]
+    hours: Mapped[float] = mapped_column(Float)
+
+
+class LearningHours(Base):
+    """Online learning hours (网络学习学时), recorded by the operator or imported from a CSV."""
+
+    __tablename__ = "learning_hours"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    hours: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -108,12 +108,13 @@ class Clock:
             return 0
 
     async def _sweep(self, s: AsyncSession, now: dt.datetime) -> int:
-        from storage import complaints, revisits
+        from storage import complaints, revisits, training
 
         count = await self._visits(s, now)
         count += await self._quarters(s, now)
         count += await revisits.sweep(s, now, self.config.calendar, self.config.tz)
         count += await complaints.sweep(s, now, self.config.calendar, self.config.tz)
+        count += await training.sweep(s, now, self.config.tz)
         hazards = (await s.execute(select(Hazard).where(Hazard.status != Status.CLOSED.value))).scalars().all()
         if not hazards:
             return count

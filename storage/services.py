@@ -38,9 +38,10 @@ from bot.ports import (
     RectificationInfo,
     RevisitInfo,
     ServiceError,
+    TrainingInfo,
     VisitInfo,
 )
-from storage import audit, broadcasts, complaints, members, revisits, visits
+from storage import audit, broadcasts, complaints, members, revisits, training, visits
 from storage.invite_codes import hash_code
 from storage.models import (
     Acknowledgement,
@@ -767,6 +768,19 @@ class SqlServices:
 
     async def close_complaint(self, person: PersonInfo, complaint_id: int, refer: bool) -> ComplaintInfo:
         return await complaints.close(self.s, person, complaint_id, refer, self.now)
+
+    # --- training and drills ---------------------------------------------------------------------------------
+
+    async def sign_in_training(self, person: PersonInfo, session_id: int, code: str) -> TrainingInfo:
+        return await training.sign_in(self.s, person, session_id, code, self.now)
+
+    async def training_record(
+        self, person: PersonInfo, session_id: int, photos: list[str], evaluation: str
+    ) -> TrainingInfo:
+        return await training.add_record(self.s, person, session_id, photos, evaluation, self.now)
+
+    async def my_training(self, person: PersonInfo) -> tuple[float, float, list[TrainingInfo], list[tuple[str, float]]]:
+        return await training.my_training(self.s, person, self.now)
 
     # --- broadcasts ------------------------------------------------------------------------------------------
 

@@ -1,0 +1,313 @@
+"""Training sessions and drills: created by the agency or the insurer (CLI), invitations to the audience,
+reminders the day before and two hours before, sign-in in chat with the code shown at the venue during the
+session's window, attendance and hours, photos and the drill's evaluation afterwards, and online learning hours
+recorded by the operator or imported from a CSV."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import secrets
+from dataclasses import replace
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import training as rules
+from bot.domain.roles import Role
+from bot.i18n import N_, T
+from bot.messages import Card, Msg, Option
+from bot.ports import AccessDenied, NotFound, PersonInfo, ServiceError, TrainingInfo
+from storage import audit
+from storage.admin import AdminError, _person, _project
+from storage.invite_codes import hash_code
+from storage.models import Attendance, LearningHours, Membership, Person, Reminder, TrainingSession
+from storage.outbox_store import notify_person
+
+KIND_NAMES = {
+    "citywide": N_("City-wide training"),
+    "custom": N_("Project training"),
+    "prestart": N_("Pre-start briefing"),
+    "seasonal": N_("Seasonal training"),
+    "drill": N_("Emergency drill"),
+}
+
+
+async def _audience(s: AsyncSession, t: TrainingSession) -> list[int]:
+    rows = await s.execute(
+        select(Membership.person_id)
+        .where(Membership.project_id.in_(t.projects), Membership.role.in_(t.roles), Membership.active.is_(True))
+        .distinct()
+        .order_by(Membership.person_id)
+    )
+    return list(rows.scalars())
+
+
+def _card(t: TrainingSession, tz: ZoneInfo, title: Msg) -> Card:
+    start, end = t.starts_at.astimezone(tz), t.ends_at.astimezone(tz)
+    return Card(
+        title,
+        (
+            (T("Topic"), t.topic),
+            (T("Kind"), T(KIND_NAMES[t.kind])),
+            (T("Time"), f"{start:%Y-%m-%d %H:%M}–{end:%H:%M}"),
+            (T("Place"), t.place),
+        ),
+        (Option(f"trs:{t.id}", T("Sign in (code at the venue)")),),
+    )
+
+
+async def add(
+    s: AsyncSession,
+    *,
+    kind: str,
+    topic: str,
+    place: str,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    projects: list[str],
+    roles: list[str],
+    organiser: str | None,
+    drill: str | None,
+    tz: ZoneInfo,
+    now: dt.datetime,
+) -> tuple[TrainingSession, str, list[str]]:
+    """Create a session and invite its audience; returns it, the venue code, and warnings."""
+    if kind not in set(rules.Kind):
+        raise AdminError(f"kind must be one of {', '.join(rules.Kind)}")
+    if (kind == rules.Kind.DRILL) != (drill is not None) or (drill and drill not in set(rules.Drill)):
+        raise AdminError(f"a drill needs --drill, one of {', '.join(rules.Drill)} (and only a drill has one)")
+    if ends_at <= starts_at:
+        raise AdminError("the session must end after it starts")
+    unknown = [r for r in roles if r not in set(Role)]
+    if unknown or not roles:
+        raise AdminError(f"roles must be some of {', '.join(Role)}")
+    project_rows = [await _project(s, p) for p in projects]
+    organiser_row = await _person(s, organiser) if organiser else None
+    code = f"{secrets.randbelow(10**6):06d}"
+    t = TrainingSession(
+        kind=kind,
+        drill=drill,
+        topic=topic,
+        place=place,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        projects=[p.id for p in project_rows],
+        roles=roles,
+        organiser_id=organiser_row.id if organiser_row else None,
+        code_hash=hash_code(code),
+        created_at=now,
+    )
+    s.add(t)
+    await s.flush()
+    warnings = []
+    if kind != rules.Kind.DRILL and rules.hours(starts_at, ends_at) < rules.MIN_OFFLINE_HOURS:
+        warnings.append(f"shorter than {rules.MIN_OFFLINE_HOURS:g} hours: it does not meet the ≥2 h rule")
+    await audit.append(
+        s,
+        actor_id=t.organiser_id,
+        action="training.added",
+        object_type="training",
+        object_id=t.id,
+        at=now,
+        data={"kind": kind, "drill": drill, "topic": topic, "projects": projects, "roles": roles},
+    )
+    card = _card(t, tz, T("Invitation: {kind}", kind=T(KIND_NAMES[kind])))
+    for pid in await _audience(s, t):
+        await notify_person(s, pid, f"tr{t.id}:invite", [card])
+    return t, code, warnings
+
+
+async def sign_in(s: AsyncSession, person: PersonInfo, session_id: int, code: str, now: dt.datetime) -> TrainingInfo:
+    t = await s.get(TrainingSession, session_id)
+    if t is None:
+        raise NotFound("training")
+    if person.id not in await _audience(s, t) and person.id != t.organiser_id:
+        raise AccessDenied("training")
+    state = rules.sign_in_state(now, t.starts_at, t.ends_at)
+    if state != "open":
+        raise ServiceError("sign_in_" + state)
+    if not secrets.compare_digest(hash_code(code.strip()), t.code_hash):
+        raise ServiceError("sign_in_code")
+    done = await s.execute(
+        select(Attendance.id).where(Attendance.session_id == t.id, Attendance.person_id == person.id)
+    )
+    if done.first() is not None:
+        raise ServiceError("sign_in_again")
+    s.add(Attendance(session_id=t.id, person_id=person.id, signed_at=now, hours=rules.hours(t.starts_at, t.ends_at)))
+    await audit.append(
+        s, actor_id=person.id, action="training.signed_in", object_type="training", object_id=t.id, at=now
+    )
+    return await info(s, t)
+
+
+async def info(s: AsyncSession, t: TrainingSession) -> TrainingInfo:
+    present = (await s.execute(select(func.count()).where(Attendance.session_id == t.id))).scalar_one()
+    return TrainingInfo(
+        id=t.id,
+        kind=t.kind,
+        topic=t.topic,
+        place=t.place,
+        starts_at=t.starts_at,
+        ends_at=t.ends_at,
+        hours=rules.hours(t.starts_at, t.ends_at),
+        invited=len(await _audience(s, t)),
+        present=present,
+        photos=len(t.photos or []),
+        evaluation=t.evaluation,
+    )
+
+
+async def add_record(
+    s: AsyncSession, person: PersonInfo, session_id: int, photos: list[str], evaluation: str, now: dt.datetime
+) -> TrainingInfo:
+    """Photos and (for a drill) the evaluation, after the session, by its organiser."""
+    t = await s.get(TrainingSession, session_id)
+    if t is None:
+        raise NotFound("training")
+    if person.id != t.organiser_id:
+        raise AccessDenied("training")
+    t.photos = [*(t.photos or []), *photos]
+    if evaluation.strip():
+        t.evaluation = evaluation.strip()[:2000]
+    await audit.append(
+        s,
+        actor_id=person.id,
+        action="training.recorded",
+        object_type="training",
+        object_id=t.id,
+        at=now,
+        data={"photos": photos, "evaluation": t.evaluation},
+    )
+    return await info(s, t)
+
+
+async def my_training(
+    s: AsyncSession, person: PersonInfo, now: dt.datetime
+) -> tuple[float, float, list[TrainingInfo], list[tuple[str, float]]]:
+    """(offline hours this year, online hours this year, next sessions, people behind the online target) — the
+    last only for agency managers and insurers, over the managers of their projects."""
+    year = now.year
+    offline = (
+        await s.execute(
+            select(func.coalesce(func.sum(Attendance.hours), 0.0))
+            .join(TrainingSession, TrainingSession.id == Attendance.session_id)
+            .where(
+                Attendance.person_id == person.id, TrainingSession.starts_at >= dt.datetime(year, 1, 1, tzinfo=dt.UTC)
+            )
+        )
+    ).scalar_one()
+    online = await _online(s, person.id, year)
+    recent = now - dt.timedelta(days=7)  # an organiser adds photos and the evaluation after the session
+    sessions = (
+        await s.execute(
+            select(TrainingSession).where(TrainingSession.ends_at >= recent).order_by(TrainingSession.starts_at)
+        )
+    ).scalars()
+    upcoming: list[TrainingInfo] = []
+    for t in sessions:
+        organiser = person.id == t.organiser_id
+        if organiser or (t.ends_at >= now and person.id in await _audience(s, t)):
+            upcoming.append(replace(await info(s, t), organiser=organiser))
+    behind: list[tuple[str, float]] = []
+    if person.org_kind in ("agency", "insurer"):
+        projects = select(Membership.project_id).where(Membership.person_id == person.id, Membership.active.is_(True))
+        managers = (
+            await s.execute(
+                select(Person.id, Person.name)
+                .join(Membership, Membership.person_id == Person.id)
+                .where(
+                    Membership.project_id.in_(projects),
+                    Membership.role == Role.PROJECT_MANAGER.value,
+                    Membership.active.is_(True),
+                )
+                .distinct()
+                .order_by(Person.id)
+            )
+        ).all()
+        for pid, name in managers:
+            h = await _online(s, pid, year)
+            if h < rules.ONLINE_TARGET_HOURS:
+                behind.append((name, h))
+    return float(offline), online, upcoming[:5], behind
+
+
+async def _online(s: AsyncSession, person_id: int, year: int) -> float:
+    total = (
+        await s.execute(
+            select(func.coalesce(func.sum(LearningHours.hours), 0.0)).where(
+                LearningHours.person_id == person_id, LearningHours.year == year
+            )
+        )
+    ).scalar_one()
+    return float(total)
+
+
+async def record_hours(s: AsyncSession, person: str, year: int, hours: float, source: str, now: dt.datetime) -> None:
+    if not 0 < hours <= 200:
+        raise AdminError("hours must be between 0 and 200")
+    p = await _person(s, person)
+    s.add(LearningHours(person_id=p.id, year=year, hours=hours, source=source, created_at=now))
+    await audit.append(
+        s,
+        actor_id=None,
+        action="training.hours",
+        object_type="person",
+        object_id=p.id,
+        at=now,
+        data={"year": year, "hours": hours, "source": source},
+    )
+
+
+async def import_hours(s: AsyncSession, text: str, source: str, now: dt.datetime) -> int:
+    """CSV with a header: person (name or id), year, hours. All rows or none."""
+    rows = list(csv.DictReader(io.StringIO(text)))
+    if not rows or not {"person", "year", "hours"} <= set(rows[0]):
+        raise AdminError("the CSV needs the columns person, year, hours")
+    for n, row in enumerate(rows, 2):
+        try:
+            await record_hours(s, row["person"].strip(), int(row["year"]), float(row["hours"]), source, now)
+        except (ValueError, AdminError) as err:
+            raise AdminError(f"line {n}: {err}") from None
+    return len(rows)
+
+
+async def sweep(s: AsyncSession, now: dt.datetime, tz: ZoneInfo) -> int:
+    """Reminders the day before and two hours before, once each (a late one is skipped for the nearer one)."""
+    rows = (await s.execute(select(TrainingSession).where(TrainingSession.starts_at > now))).scalars().all()
+    count = 0
+    for t in rows:
+        due = [(k, t.starts_at - before) for k, before in rules.REMIND_BEFORE if t.starts_at - before <= now]
+        if not due:
+            continue
+        k, at = due[-1]
+        key = f"tr{t.id}:{k}"
+        if (await s.execute(select(Reminder.id).where(Reminder.key == key))).first():
+            continue
+        for skipped, skipped_at in due[:-1]:
+            skey = f"tr{t.id}:{skipped}"
+            if not (await s.execute(select(Reminder.id).where(Reminder.key == skey))).first():
+                s.add(
+                    Reminder(
+                        key=skey,
+                        object_type="training",
+                        object_id=t.id,
+                        milestone=skipped,
+                        due_at=skipped_at,
+                        status="superseded",
+                        created_at=now,
+                    )
+                )
+        s.add(
+            Reminder(
+                key=key, object_type="training", object_id=t.id, milestone=k, due_at=at, status="sent", created_at=now
+            )
+        )
+        title = T("Tomorrow: {topic}", topic=t.topic) if k == "day" else T("In two hours: {topic}", topic=t.topic)
+        card = _card(t, tz, title)
+        for pid in await _audience(s, t):
+            await notify_person(s, pid, key, [card])
+        count += 1
+    return count
