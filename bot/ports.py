@@ -211,6 +211,27 @@ class TrainingInfo:
     organiser: bool = False  # the person asking organises it
 
 
+@dataclass(frozen=True)
+class TrainingOverview:
+    offline_hours: float  # this year, sessions attended
+    online_hours: float
+    sessions: tuple[TrainingInfo, ...]  # coming up (and the organiser's recent ones)
+    behind: tuple[tuple[str, float], ...] = ()  # managers under the online target (agencies, insurers)
+    gaps: tuple[tuple[str, str, int], ...] = ()  # (project, "drill" | "custom", held this year) below the rule
+
+
+@dataclass(frozen=True)
+class TrainingDraft:
+    kind: str
+    drill: str | None
+    topic: str
+    place: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    project_ids: tuple[int, ...]
+    roles: tuple[str, ...]
+
+
 @dataclass
 class HazardDraft:
     project_id: int
@@ -285,13 +306,12 @@ class Services(Protocol):
     async def close_complaint(self, person: PersonInfo, complaint_id: int, refer: bool) -> ComplaintInfo: ...
 
     # --- training and drills
+    async def create_training(self, person: PersonInfo, draft: TrainingDraft) -> tuple[TrainingInfo, str]: ...
     async def sign_in_training(self, person: PersonInfo, session_id: int, code: str) -> TrainingInfo: ...
     async def training_record(
         self, person: PersonInfo, session_id: int, photos: list[str], evaluation: str
     ) -> TrainingInfo: ...
-    async def my_training(
-        self, person: PersonInfo
-    ) -> tuple[float, float, list[TrainingInfo], list[tuple[str, float]]]: ...
+    async def my_training(self, person: PersonInfo) -> TrainingOverview: ...
 
     # --- broadcasts
     async def broadcast_regions(self, person: PersonInfo) -> list[str]: ...

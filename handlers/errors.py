@@ -32,6 +32,7 @@ REASONS: dict[str, str] = {
     "sign_in_closed": N_("The session is over; sign-in is closed."),
     "sign_in_code": N_("That code is not right. Check the code shown at the venue and type it again."),
     "sign_in_again": N_("You have already signed in to this session."),
+    "training_invalid": N_("That session cannot be created (check the time and the choices). Nothing was sent."),
     "not_today": N_("This visit is scheduled for another day; start it on the day."),
 }
 

@@ -38,10 +38,13 @@ from bot.ports import (
     RectificationInfo,
     RevisitInfo,
     ServiceError,
+    TrainingDraft,
     TrainingInfo,
+    TrainingOverview,
     VisitInfo,
 )
 from storage import audit, broadcasts, complaints, members, revisits, training, visits
+from storage.admin import AdminError
 from storage.invite_codes import hash_code
 from storage.models import (
     Acknowledgement,
@@ -771,6 +774,32 @@ class SqlServices:
 
     # --- training and drills ---------------------------------------------------------------------------------
 
+    async def create_training(self, person: PersonInfo, draft: TrainingDraft) -> tuple[TrainingInfo, str]:
+        """Agencies and insurers organise sessions for projects they are in; the venue code goes to them."""
+        if person.org_kind not in ("agency", "insurer"):
+            raise AccessDenied("training")
+        mine = {p.id for p in await self.projects(person)}
+        if not draft.project_ids or not set(draft.project_ids) <= mine:
+            raise AccessDenied("training")
+        try:
+            session, code, _ = await training.add(
+                self.s,
+                kind=draft.kind,
+                topic=draft.topic,
+                place=draft.place,
+                starts_at=draft.starts_at,
+                ends_at=draft.ends_at,
+                projects=[str(pid) for pid in draft.project_ids],
+                roles=list(draft.roles),
+                organiser=str(person.id),
+                drill=draft.drill,
+                tz=self.tz,
+                now=self.now,
+            )
+        except AdminError:
+            raise ServiceError("training_invalid") from None
+        return await training.info(self.s, session), code
+
     async def sign_in_training(self, person: PersonInfo, session_id: int, code: str) -> TrainingInfo:
         return await training.sign_in(self.s, person, session_id, code, self.now)
 
@@ -779,7 +808,7 @@ class SqlServices:
     ) -> TrainingInfo:
         return await training.add_record(self.s, person, session_id, photos, evaluation, self.now)
 
-    async def my_training(self, person: PersonInfo) -> tuple[float, float, list[TrainingInfo], list[tuple[str, float]]]:
+    async def my_training(self, person: PersonInfo) -> TrainingOverview:
         return await training.my_training(self.s, person, self.now)
 
     # --- broadcasts ------------------------------------------------------------------------------------------

@@ -19,11 +19,11 @@ from bot.domain import training as rules
 from bot.domain.roles import Role
 from bot.i18n import N_, T
 from bot.messages import Card, Msg, Option
-from bot.ports import AccessDenied, NotFound, PersonInfo, ServiceError, TrainingInfo
+from bot.ports import AccessDenied, NotFound, PersonInfo, ServiceError, TrainingInfo, TrainingOverview
 from storage import audit
 from storage.admin import AdminError, _person, _project
 from storage.invite_codes import hash_code
-from storage.models import Attendance, LearningHours, Membership, Person, Reminder, TrainingSession
+from storage.models import Attendance, LearningHours, Membership, Person, Project, Reminder, TrainingSession
 from storage.outbox_store import notify_person
 
 KIND_NAMES = {
@@ -184,11 +184,10 @@ async def add_record(
     return await info(s, t)
 
 
-async def my_training(
-    s: AsyncSession, person: PersonInfo, now: dt.datetime
-) -> tuple[float, float, list[TrainingInfo], list[tuple[str, float]]]:
-    """(offline hours this year, online hours this year, next sessions, people behind the online target) — the
-    last only for agency managers and insurers, over the managers of their projects."""
+async def my_training(s: AsyncSession, person: PersonInfo, now: dt.datetime) -> TrainingOverview:
+    """A person's hours this year and next sessions; for agency people and insurers also the managers of their
+    projects behind the online target, and projects short of a yearly drill or (high risk) two project
+    trainings."""
     year = now.year
     offline = (
         await s.execute(
@@ -212,7 +211,9 @@ async def my_training(
         if organiser or (t.ends_at >= now and person.id in await _audience(s, t)):
             upcoming.append(replace(await info(s, t), organiser=organiser))
     behind: list[tuple[str, float]] = []
+    gaps: list[tuple[str, str, int]] = []
     if person.org_kind in ("agency", "insurer"):
+        gaps = await _gaps(s, person, now.year)
         projects = select(Membership.project_id).where(Membership.person_id == person.id, Membership.active.is_(True))
         managers = (
             await s.execute(
@@ -231,7 +232,24 @@ async def my_training(
             h = await _online(s, pid, year)
             if h < rules.ONLINE_TARGET_HOURS:
                 behind.append((name, h))
-    return float(offline), online, upcoming[:5], behind
+    return TrainingOverview(float(offline), online, tuple(upcoming[:5]), tuple(behind), tuple(gaps))
+
+
+async def _gaps(s: AsyncSession, person: PersonInfo, year: int) -> list[tuple[str, str, int]]:
+    mine = select(Membership.project_id).where(Membership.person_id == person.id, Membership.active.is_(True))
+    projects = (await s.execute(select(Project).where(Project.id.in_(mine)).order_by(Project.id))).scalars().all()
+    held: dict[tuple[int, str], int] = {}
+    since = dt.datetime(year, 1, 1, tzinfo=dt.UTC)
+    for t in (await s.execute(select(TrainingSession).where(TrainingSession.starts_at >= since))).scalars():
+        for pid in t.projects:
+            held[(pid, t.kind)] = held.get((pid, t.kind), 0) + 1
+    gaps: list[tuple[str, str, int]] = []
+    for p in projects:
+        if held.get((p.id, rules.Kind.DRILL), 0) < rules.DRILLS_PER_YEAR:
+            gaps.append((p.name, "drill", held.get((p.id, rules.Kind.DRILL), 0)))
+        if p.risk == "high" and held.get((p.id, rules.Kind.CUSTOM), 0) < rules.CUSTOM_PER_YEAR_HIGH_RISK:
+            gaps.append((p.name, "custom", held.get((p.id, rules.Kind.CUSTOM), 0)))
+    return gaps
 
 
 async def _online(s: AsyncSession, person_id: int, year: int) -> float:

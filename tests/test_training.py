@@ -103,6 +103,9 @@ async def test_a_session_with_invitations_sign_ins_and_attendance(h: Harness, cl
     assert "本年度：线下培训 2.5 学时，网络学习 12 学时（目标 30 学时）" in texts(r)
     r = await h.say(insurer, "/training")
     assert "未达网络学习目标：陈经理 12 学时" in texts(r)
+    # XC-P001 is high risk: one project training so far; neither project has had a drill.
+    assert "锦城花园二期 3#–6# 楼（高风险）：本年度项目培训 1/2 次" in texts(r)
+    assert "宛陵湖综合管廊一期：本年度尚未开展应急演练" in texts(r)
 
     async with h.app.readonly() as s:
         present = (await s.execute(select(Attendance))).scalars().all()
@@ -168,3 +171,37 @@ def test_window_and_hours() -> None:
     assert sign_in_state(at(2026, 11, 19, 13, 30), start, end) == "open"
     assert sign_in_state(at(2026, 11, 19, 16, 30), start, end) == "open"
     assert sign_in_state(at(2026, 11, 19, 16, 31), start, end) == "closed"
+
+
+async def test_an_insurer_organises_a_drill_in_chat(h: Harness, clock: object) -> None:
+    insurer, manager = await h.login("周保险"), await h.login("陈经理")
+    r = await h.say(manager, "/newtraining")
+    assert "只有服务机构和保险机构" in texts(r)
+    r = await h.say(insurer, "/newtraining")
+    r = await h.pick(insurer, "应急演练", r)
+    r = await h.pick(insurer, "火灾", r)
+    r = await h.say(insurer, "生活区消防疏散演练")
+    r = await h.say(insurer, "生活区东门")
+    r = await h.say(insurer, "明天下午")
+    assert "无法识别" in texts(r)
+    r = await h.say(insurer, "2026-11-20 09:00")
+    r = await h.pick(insurer, "2 小时", r)
+    r = await h.pick(insurer, "锦城花园", r)
+    r = await h.pick(insurer, "下一步", r)
+    r = await h.pick(insurer, "下一步", r)  # managers and safety officers, as offered
+    assert "2026-11-20 09:00 – 11:00" in texts(r)
+    r = await h.pick(insurer, "发送邀请", r)
+    reply = texts(r)
+    assert "已邀请 2 人" in reply and "签到码" in reply
+    code = reply.split("签到码：")[1][:6]
+    invitation = [m for m in h.inbox(manager) if "邀请：应急演练" in m.text]
+    assert invitation and "生活区消防疏散演练" in invitation[0].text
+    clock.move_to(at(2026, 11, 20, 9, 5))  # type: ignore[attr-defined]
+    r = await h.pick(manager, "签到", invitation)
+    r = await h.say(manager, code)
+    assert "已签到" in texts(r) and "2 学时" in texts(r)
+    async with h.app.readonly() as s:
+        session = (await s.execute(select(TrainingSession))).scalar_one()
+        assert (
+            session.kind == "drill" and session.drill == "fire" and session.organiser_id == await h.person_id("周保险")
+        )
