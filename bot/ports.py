@@ -209,6 +209,7 @@ class TrainingInfo:
     photos: int
     evaluation: str | None
     organiser: bool = False  # the person asking organises it
+    attendees: tuple[str, ...] = ()  # who signed in (shown to the organiser)
 
 
 @dataclass(frozen=True)
@@ -291,7 +292,9 @@ class Services(Protocol):
     async def revisit_form(self, person: PersonInfo, revisit_id: int) -> RevisitInfo: ...
     async def submit_revisit(self, person: PersonInfo, revisit_id: int, answers: dict[str, Any]) -> RevisitInfo: ...
     async def confirm_revisit(self, person: PersonInfo, revisit_id: int) -> RevisitInfo: ...
-    async def satisfaction(self, person: PersonInfo, year: int) -> list[tuple[str, str, int, float | None]]: ...
+    async def satisfaction(
+        self, person: PersonInfo, first: dt.date, last: dt.date
+    ) -> list[tuple[str, str, int, float | None]]: ...
 
     # --- complaints
     async def file_complaint(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.domain.revisit import CLOSURE, OVERALL, RATINGS, HazardAnswer
+from bot.domain.revisit import CLOSURE, OVERALL, RATINGS, HazardAnswer, parse_period
 from bot.i18n import N_, T
 from bot.messages import Card, Choice, Msg, Option, Payload, TextIn
 from bot.notices import OVERALL_NAMES
@@ -219,12 +219,16 @@ async def confirm(ctx: Context, args: tuple[str, ...]) -> None:
     ctx.say(T("Revisit record confirmed by both sides and filed."))
 
 
-@command("satisfaction", help=N_("/satisfaction [year] – revisit satisfaction per agency and expert"))
+@command("satisfaction", help=N_("/satisfaction [2026 | 2026Q4] – revisit satisfaction per agency and expert"))
 async def satisfaction(ctx: Context, args: tuple[str, ...]) -> None:
     assert ctx.person is not None
-    year = int(args[0]) if args and args[0].isdigit() and len(args[0]) == 4 else ctx.today.year
+    period = parse_period(args[0] if args else None, ctx.today)
+    if period is None:
+        ctx.say(T("Give a year or a quarter, e.g. /satisfaction 2026 or /satisfaction 2026Q4."))
+        return
+    first, last, year = period
     try:
-        rows = await ctx.services.satisfaction(ctx.person, year)
+        rows = await ctx.services.satisfaction(ctx.person, first, last)
     except ServiceError as err:
         ctx.refuse(explain(err))
         return

@@ -144,6 +144,8 @@ async def training(ctx: Context, args: tuple[str, ...]) -> None:
                 invited=t.invited,
             )
         )
+        if t.organiser and t.attendees:
+            lines.append(T("  signed in: {names}", names="、".join(t.attendees)))
         if t.organiser:
             options.append(Option(f"trp:{t.id}", T("Photos / evaluation: {topic}", topic=t.topic[:20])))
     if not sessions:

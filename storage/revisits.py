@@ -296,8 +296,10 @@ def _invitation(r: Revisit, again: bool) -> Card:
     )
 
 
-async def satisfaction(s: AsyncSession, year: int, project_ids: list[int]) -> list[tuple[str, str, int, float | None]]:
-    """(kind, name, answers, rate) per agency and per expert, over the revisits answered in `year`."""
+async def satisfaction(
+    s: AsyncSession, first: dt.date, last: dt.date, tz: ZoneInfo, project_ids: list[int]
+) -> list[tuple[str, str, int, float | None]]:
+    """(kind, name, answers, rate) per agency and per expert, over the revisits answered from `first` to `last`."""
     rows = (
         await s.execute(
             select(Revisit, Visit)
@@ -307,7 +309,7 @@ async def satisfaction(s: AsyncSession, year: int, project_ids: list[int]) -> li
     ).all()
     by: dict[tuple[str, str], list[str]] = {}
     for r, visit in rows:
-        if r.answered_at is None or r.answered_at.year != year:
+        if r.answered_at is None or not first <= r.answered_at.astimezone(tz).date() <= last:
             continue
         overall = str((r.answers or {}).get("overall", ""))
         by.setdefault(("agency", str(r.form.get("agency", ""))), []).append(overall)

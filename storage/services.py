@@ -741,12 +741,14 @@ class SqlServices:
     async def confirm_revisit(self, person: PersonInfo, revisit_id: int) -> RevisitInfo:
         return await revisits.confirm(self.s, person, revisit_id, self.now)
 
-    async def satisfaction(self, person: PersonInfo, year: int) -> list[tuple[str, str, int, float | None]]:
+    async def satisfaction(
+        self, person: PersonInfo, first: dt.date, last: dt.date
+    ) -> list[tuple[str, str, int, float | None]]:
         """Insurers see their insured projects, agency people the projects they serve."""
         if person.org_kind not in ("insurer", "agency", "authority", "association"):
             raise AccessDenied("satisfaction")
         projects = [p.id for p in await self.projects(person)]
-        return await revisits.satisfaction(self.s, year, projects)
+        return await revisits.satisfaction(self.s, first, last, self.tz, projects)
 
     # --- complaints ------------------------------------------------------------------------------------------
 

@@ -209,7 +209,19 @@ async def my_training(s: AsyncSession, person: PersonInfo, now: dt.datetime) -> 
     for t in sessions:
         organiser = person.id == t.organiser_id
         if organiser or (t.ends_at >= now and person.id in await _audience(s, t)):
-            upcoming.append(replace(await info(s, t), organiser=organiser))
+            names: tuple[str, ...] = ()
+            if organiser:
+                names = tuple(
+                    (
+                        await s.execute(
+                            select(Person.name)
+                            .join(Attendance, Attendance.person_id == Person.id)
+                            .where(Attendance.session_id == t.id)
+                            .order_by(Attendance.signed_at)
+                        )
+                    ).scalars()
+                )
+            upcoming.append(replace(await info(s, t), organiser=organiser, attendees=names))
     behind: list[tuple[str, float]] = []
     gaps: list[tuple[str, str, int]] = []
     if person.org_kind in ("agency", "insurer"):

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.domain.levels import Level, Status
-from bot.domain.revisit import satisfaction_rate, schedule
+from bot.domain.revisit import parse_period, satisfaction_rate, schedule
 from bot.domain.workdays import WorkCalendar
 from storage import visits
 from storage.models import Hazard, Objection, Revisit, Visit, VisitTask
@@ -120,6 +120,12 @@ async def test_a_revisit_that_reopens_a_hazard_and_objects_to_another(h: Harness
 
     r = await h.say(insurer, "/satisfaction 2026")
     assert "专家 王建国：1 份回答，满意 100%" in texts(r) and "皖南安全技术服务有限公司" in texts(r)
+    r = await h.say(insurer, "/satisfaction 2026Q4")
+    assert "2026Q4" in texts(r) and "满意 100%" in texts(r)
+    r = await h.say(insurer, "/satisfaction 2026Q3")
+    assert "2026Q3 年还没有回访答卷" not in texts(r) and "2026Q3" in texts(r) and "满意" not in texts(r)
+    r = await h.say(insurer, "/satisfaction 去年")
+    assert "2026Q4" in texts(r)  # the example of a valid period
     r = await h.say(manager, "/satisfaction")
     assert "没有此操作权限" in texts(r)
 
@@ -142,6 +148,14 @@ async def test_no_answer_is_asked_again_then_phoned_inside_the_limit(h: Harness,
     before = len(h.inbox(leader)) + len(h.inbox(manager))
     await tick(h)
     assert len(h.inbox(leader)) + len(h.inbox(manager)) == before  # nothing more is sent
+
+
+def test_periods() -> None:
+    today = dt.date(2026, 11, 17)
+    assert parse_period(None, today) == (dt.date(2026, 1, 1), dt.date(2026, 12, 31), "2026")
+    assert parse_period("2026q4", today) == (dt.date(2026, 10, 1), dt.date(2026, 12, 31), "2026Q4")
+    assert parse_period("2026-Q1", today) == (dt.date(2026, 1, 1), dt.date(2026, 3, 31), "2026Q1")
+    assert parse_period("2026Q5", today) is None and parse_period("上个月", today) is None
 
 
 def test_schedule_stays_inside_the_limit() -> None:

@@ -91,7 +91,7 @@ async def test_a_session_with_invitations_sign_ins_and_attendance(h: Harness, cl
     assert "签到已关闭" in texts(r)  # expired
 
     r = await h.say(organiser, "/training")
-    assert "1/2 已签到" in texts(r)
+    assert "1/2 已签到" in texts(r) and "签到名单：陈经理" in texts(r)
     r = await h.pick(organiser, "照片/评估", r)
     r = await h.photo(organiser)
     r = await h.say(organiser, "讲解清楚，现场提问踊跃；下次增加安全带实操。")

@@ -55,3 +55,17 @@ def satisfaction_rate(overall_answers: list[str]) -> float | None:
     if not overall_answers:
         return None
     return sum(1 for a in overall_answers if a in SATISFIED) / len(overall_answers)
+
+
+def parse_period(text: str | None, today: dt.date) -> tuple[dt.date, dt.date, str] | None:
+    """ "2026" or "2026Q4" (also "2026-q4"); nothing: this year. (first day, last day, label), or None."""
+    raw = (text or str(today.year)).strip().upper().replace("-", "")
+    if raw.isdigit() and len(raw) == 4:
+        year = int(raw)
+        return dt.date(year, 1, 1), dt.date(year, 12, 31), raw
+    if len(raw) == 6 and raw[:4].isdigit() and raw[4] == "Q" and raw[5] in "1234":
+        year, q = int(raw[:4]), int(raw[5])
+        start = dt.date(year, 3 * q - 2, 1)
+        end = dt.date(year + (q == 4), (3 * q) % 12 + 1, 1) - dt.timedelta(days=1)
+        return start, end, f"{year}Q{q}"
+    return None
