@@ -22,8 +22,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Two workers (pytest-xdist): each test has its own database file or PostgreSQL database and its own ports.
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 # The suite on SQLite, then again on PostgreSQL when its server binaries are on the machine (a throw-away
 # cluster on loopback; see scripts/with-postgres.sh).
@@ -31,7 +32,7 @@ test: lint typecheck unit postgres
 
 postgres: $(STAMP)
 	@if command -v postgres >/dev/null 2>&1; then \
-		scripts/with-postgres.sh $(BIN)/python -m pytest -q -p no:cacheprovider; \
+		scripts/with-postgres.sh $(BIN)/python -m pytest -q -p no:cacheprovider -n 2; \
 	else \
 		echo "PostgreSQL server not found: only the SQLite pass ran"; \
 	fi
