@@ -14,7 +14,7 @@ from bot.domain.broadcast import MAX_TEXT, RISKS, Scope, Target, may_broadcast, 
 from bot.i18n import N_, T
 from bot.messages import Card, Choice, Msg, Option, Payload, StoredMedia, TextIn, Toast
 from bot.ports import BroadcastDraft, BroadcastInfo, ServiceError
-from handlers.context import Context
+from handlers.context import Context, flow_choice, flow_option
 from handlers.errors import explain
 from handlers.registry import action, command, flow
 
@@ -39,16 +39,6 @@ FAILURES: dict[str, str] = {
 CHANNEL_NAMES: dict[str, str] = {"telegram": N_("Telegram"), "wecom": N_("WeCom"), "webchat": N_("web chat")}
 DEFAULT_TARGETS = [Target.GROUP.value, Target.MANAGER.value]
 MAX_REGIONS = 12
-
-
-def _opt(step: str, value: object, label: Any) -> Option:
-    return Option(f"f:{step}:{value}", label)
-
-
-def _choice(payload: Payload, step: str) -> str | None:
-    if isinstance(payload, Choice) and payload.value.startswith(f"f:{step}:"):
-        return payload.value[len(step) + 3 :]
-    return None
 
 
 def missing(d: dict[str, Any]) -> str:
@@ -101,7 +91,7 @@ async def ask(ctx: Context) -> None:
                 )
             )
     elif step == "scope":
-        ctx.ask(T("Who should receive it?"), [_opt("scope", k, T(v)) for k, v in SCOPES.items()])
+        ctx.ask(T("Who should receive it?"), [flow_option("scope", k, T(v)) for k, v in SCOPES.items()])
     elif step == "value":
         if d["scope"] == Scope.REGION:
             assert ctx.person is not None
@@ -112,23 +102,23 @@ async def ask(ctx: Context) -> None:
                 ctx.say(T("None of your projects has a region recorded."))
                 await ask(ctx)
                 return
-            ctx.ask(T("Which region?"), [_opt("region", i, r) for i, r in enumerate(regions)])
+            ctx.ask(T("Which region?"), [flow_option("region", i, r) for i, r in enumerate(regions)])
         elif d["scope"] == Scope.RISK:
-            ctx.ask(T("Which risk level?"), [_opt("risk", r, T(RISK_NAMES[r])) for r in RISKS])
+            ctx.ask(T("Which risk level?"), [flow_option("risk", r, T(RISK_NAMES[r])) for r in RISKS])
         else:
             ctx.say(T("Type the project codes, separated by spaces or commas."))
     elif step == "targets":
         chosen = set(d.setdefault("targets", list(DEFAULT_TARGETS)))
         options = [
-            _opt("target", k, T("✓ {name}", name=T(v)) if k in chosen else T("☐ {name}", name=T(v)))
+            flow_option("target", k, T("✓ {name}", name=T(v)) if k in chosen else T("☐ {name}", name=T(v)))
             for k, v in TARGETS.items()
         ]
-        options.append(_opt("target", "done", T("Next")))
+        options.append(flow_option("target", "done", T("Next")))
         ctx.ask(T("In each project, send it to (press to switch on or off):"), options)
     elif step == "ack":
         ctx.ask(
             T("Ask each chat to confirm it has read the notice?"),
-            [_opt("ack", "yes", T("Yes, ask for a read receipt")), _opt("ack", "no", T("No"))],
+            [flow_option("ack", "yes", T("Yes, ask for a read receipt")), flow_option("ack", "no", T("No"))],
         )
     else:
         await _preview(ctx)
@@ -171,7 +161,10 @@ async def _preview(ctx: Context) -> None:
         Card(
             T("Check the broadcast"),
             tuple(fields),
-            (_opt("confirm", "send", T("Send to {n} chats", n=p.total)), _opt("confirm", "cancel", T("Cancel"))),
+            (
+                flow_option("confirm", "send", T("Send to {n} chats", n=p.total)),
+                flow_option("confirm", "cancel", T("Cancel")),
+            ),
         )
     )
 
@@ -193,19 +186,19 @@ async def _accept(ctx: Context, step: str, payload: Payload) -> bool:
             return False
         d["text"] = payload.text.strip()
     elif step == "scope":
-        value = _choice(payload, "scope")
+        value = flow_choice(payload, "scope")
         if value not in SCOPES:
             return False
         d["scope"] = value
     elif step == "value":
         if d["scope"] == Scope.REGION:
-            value = _choice(payload, "region")
+            value = flow_choice(payload, "region")
             regions = d.get("regions", [])
             if value is None or not value.isdigit() or int(value) >= len(regions):
                 return False
             d["value"] = regions[int(value)]
         elif d["scope"] == Scope.RISK:
-            value = _choice(payload, "risk")
+            value = flow_choice(payload, "risk")
             if value not in RISKS:
                 return False
             d["value"] = value
@@ -216,7 +209,7 @@ async def _accept(ctx: Context, step: str, payload: Payload) -> bool:
                 return False
             d["value"] = " ".join(codes)
     elif step == "targets":
-        value = _choice(payload, "target")
+        value = flow_choice(payload, "target")
         chosen: list[str] = d["targets"]
         if value == "done":
             if not chosen:
@@ -231,7 +224,7 @@ async def _accept(ctx: Context, step: str, payload: Payload) -> bool:
         else:
             return False
     elif step == "ack":
-        value = _choice(payload, "ack")
+        value = flow_choice(payload, "ack")
         if value not in ("yes", "no"):
             return False
         d["ack"] = value == "yes"
@@ -249,7 +242,7 @@ async def on_input(ctx: Context, payload: Payload) -> None:
         await ask(ctx)
         return
     if step == "confirm":
-        value = _choice(payload, "confirm")
+        value = flow_choice(payload, "confirm")
         if value == "send":
             await _send(ctx)
             return

@@ -4,13 +4,11 @@ refers it to the authority."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.domain.complaints import ANSWER_PARTS, MAX_EXTENSION, About
 from bot.i18n import N_, T
-from bot.messages import Choice, Option, Payload, StoredMedia, TextIn
+from bot.messages import Payload, StoredMedia, TextIn
 from bot.ports import ComplaintInfo, ServiceError
-from handlers.context import Context
+from handlers.context import Context, flow_choice, flow_option
 from handlers.errors import explain
 from handlers.registry import action, command, flow
 
@@ -21,16 +19,6 @@ PART_QUESTIONS = {
     "measures": N_("Part 3 of 3 – the measures taken or to be taken:"),
 }
 MAX_PHOTOS = 6
-
-
-def _opt(step: str, value: object, label: Any) -> Option:
-    return Option(f"f:{step}:{value}", label)
-
-
-def _choice(payload: Payload, step: str) -> str | None:
-    if isinstance(payload, Choice) and payload.value.startswith(f"f:{step}:"):
-        return payload.value[len(step) + 3 :]
-    return None
 
 
 def _text(payload: Payload) -> str | None:
@@ -45,15 +33,15 @@ async def ask_filing(ctx: Context) -> None:
     if "project" not in d:
         assert ctx.person is not None
         projects = await ctx.services.projects(ctx.person)
-        ctx.ask(T("Which project is it about?"), [_opt("project", p.id, p.name) for p in projects])
+        ctx.ask(T("Which project is it about?"), [flow_option("project", p.id, p.name) for p in projects])
     elif "about" not in d:
-        ctx.ask(T("What is the complaint about?"), [_opt("about", k, T(v)) for k, v in ABOUT.items()])
+        ctx.ask(T("What is the complaint about?"), [flow_option("about", k, T(v)) for k, v in ABOUT.items()])
     elif "text" not in d:
         ctx.say(T("Describe what happened and what you ask for. You can add photos."))
     else:
         ctx.ask(
             T("File this complaint? ({n} photos)\n{text}", n=len(d.get("photos", [])), text=d["text"]),
-            [_opt("file", "yes", T("File it")), _opt("file", "no", T("Cancel"))],
+            [flow_option("file", "yes", T("File it")), flow_option("file", "no", T("Cancel"))],
         )
 
 
@@ -69,12 +57,12 @@ async def on_filing(ctx: Context, payload: Payload) -> None:
         await ask_filing(ctx)
         return
     if "project" not in d:
-        value = _choice(payload, "project")
+        value = flow_choice(payload, "project")
         allowed = {p.id for p in await ctx.services.projects(ctx.person)}
         if value and value.isdigit() and int(value) in allowed:
             d["project"] = int(value)
     elif "about" not in d:
-        value = _choice(payload, "about")
+        value = flow_choice(payload, "about")
         if value in ABOUT:
             d["about"] = value
     elif "text" not in d:
@@ -82,7 +70,7 @@ async def on_filing(ctx: Context, payload: Payload) -> None:
         if text:
             d["text"] = text[:1000]
     else:
-        value = _choice(payload, "file")
+        value = flow_choice(payload, "file")
         if value == "yes":
             try:
                 info = await ctx.services.file_complaint(
@@ -146,7 +134,7 @@ async def ask_answer(ctx: Context) -> None:
     if d.get("step") == "extend_days":
         ctx.ask(
             T("Extend by how many working days (at most {n})?", n=MAX_EXTENSION),
-            [_opt("days", n, T("{n} working days", n=n)) for n in (5, 10, 20, 30)],
+            [flow_option("days", n, T("{n} working days", n=n)) for n in (5, 10, 20, 30)],
         )
         return
     if d.get("step") == "extend_reason":
@@ -161,7 +149,7 @@ async def on_answer(ctx: Context, payload: Payload) -> None:
     d = ctx.data
     try:
         if d.get("step") == "extend_days":
-            value = _choice(payload, "days")
+            value = flow_choice(payload, "days")
             text = _text(payload)
             days = value if value is not None else text
             if days is not None and days.isdigit() and 1 <= int(days) <= MAX_EXTENSION:

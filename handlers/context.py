@@ -52,3 +52,15 @@ class Context:
     def finish(self) -> None:
         self.flow = None
         self.data = {}
+
+
+def flow_option(step: str, value: object, label: Any) -> Option:
+    """A button that answers the current flow's `step` (value `f:<step>:<value>`)."""
+    return Option(f"f:{step}:{value}", label)
+
+
+def flow_choice(payload: Any, step: str) -> str | None:
+    """The value of a pressed `flow_option` of `step`; None for anything else."""
+    if isinstance(payload, Choice) and payload.value.startswith(f"f:{step}:"):
+        return payload.value[len(step) + 3 :]
+    return None

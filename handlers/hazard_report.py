@@ -16,10 +16,10 @@ from bot.domain.quickpath import read_caption
 from bot.domain.roles import Action, allowed
 from bot.domain.taxonomy import taxonomy
 from bot.i18n import N_, T, translate
-from bot.messages import Card, Choice, Location, Msg, Option, Payload, StoredMedia, TextIn
+from bot.messages import Card, Choice, Location, Msg, Payload, StoredMedia, TextIn
 from bot.notices import LEVEL_NAMES, hazard_fields, level_label
 from bot.ports import HazardDraft, ServiceError
-from handlers.context import Context
+from handlers.context import Context, flow_choice, flow_option
 from handlers.errors import explain
 from handlers.lec import ask_factor, next_factor, result_message, take_factor
 from handlers.registry import action, command, flow
@@ -64,10 +64,6 @@ def missing(d: dict[str, Any]) -> str:
     return "confirm"
 
 
-def _opt(step: str, value: object, label: Any) -> Option:
-    return Option(f"f:{step}:{value}", label)
-
-
 async def ask(ctx: Context) -> None:
     d = ctx.data
     step = missing(d)
@@ -75,21 +71,21 @@ async def ask(ctx: Context) -> None:
     if step == "project":
         assert ctx.person is not None
         projects = await ctx.services.projects(ctx.person, Action.REPORT_HAZARD)
-        ctx.ask(T("Which project is the hazard in?"), [_opt("project", p.id, p.name) for p in projects])
+        ctx.ask(T("Which project is the hazard in?"), [flow_option("project", p.id, p.name) for p in projects])
     elif step == "photos":
         n = len(d.get("photos", []))
         if n == 0:
             ctx.say(T("Send one or more photos of the hazard."))
         else:
-            ctx.ask(T("Photo {n} received. Send more, or press Done.", n=n), [_opt("photos", "done", T("Done"))])
+            ctx.ask(T("Photo {n} received. Send more, or press Done.", n=n), [flow_option("photos", "done", T("Done"))])
     elif step == "group":
-        ctx.ask(T("What kind of hazard is it?"), [_opt("group", g.id, g.name) for g in tax.groups])
+        ctx.ask(T("What kind of hazard is it?"), [flow_option("group", g.id, g.name) for g in tax.groups])
     elif step == "major":
         group = tax.group(d["group"])
         assert group is not None
         lines = [f"{i}) {m.article} {m.text}" for i, m in enumerate(group.major, 1)]
-        options = [_opt("major", m.id, f"{i}) {m.article}") for i, m in enumerate(group.major, 1)]
-        options.append(_opt("major", "none", T("None of these")))
+        options = [flow_option("major", m.id, f"{i}) {m.article}") for i, m in enumerate(group.major, 1)]
+        options.append(flow_option("major", "none", T("None of these")))
         ctx.ask(
             T(
                 "Does it match a major-hazard criterion of {standard}? If so it is level 1.\n{items}",
@@ -101,24 +97,24 @@ async def ask(ctx: Context) -> None:
     elif step == "check":
         group = tax.group(d["group"])
         assert group is not None
-        options = [_opt("check", c.index, f"{c.table}·{c.item}") for c in group.checks]
-        options.append(_opt("check", "skip", T("Skip")))
+        options = [flow_option("check", c.index, f"{c.table}·{c.item}") for c in group.checks]
+        options.append(flow_option("check", "skip", T("Skip")))
         ctx.ask(T("Which JGJ 59 check item does it break?"), options)
     elif step == "description":
         ctx.say(T("Describe the problem in a sentence."))
     elif step == "location":
         ctx.say(T("Where is it? (for example: building 2, east side, 5th floor) — or send your location."))
     elif step == "level":
-        ctx.ask(T("Which level is the hazard?"), [_opt("level", lvl.value, level_label(lvl)) for lvl in Level])
+        ctx.ask(T("Which level is the hazard?"), [flow_option("level", lvl.value, level_label(lvl)) for lvl in Level])
     elif step == "suggestion":
         ctx.ask(
             T("What must be done? Type the rectification measures, or use the standard wording."),
-            [_opt("suggestion", "std", T("Use the standard wording"))],
+            [flow_option("suggestion", "std", T("Use the standard wording"))],
         )
     elif step == "deadline":
         level = Level(d["level"])
         options = [
-            _opt("deadline", day.isoformat(), T("{date} ({n} working days)", date=day.isoformat(), n=n))
+            flow_option("deadline", day.isoformat(), T("{date} ({n} working days)", date=day.isoformat(), n=n))
             for n, day in deadline_choices(level, ctx.today, ctx.calendar, ctx.deadline_days)
         ]
         ctx.ask(T("Deadline for the rectification? Pick one or type a date (YYYY-MM-DD)."), options)
@@ -130,14 +126,14 @@ async def ask(ctx: Context) -> None:
         else:
             ctx.ask(
                 T("Score the risk with LEC as well? (optional)"),
-                [_opt("lec", "yes", T("Score with LEC")), _opt("lec", "skip", T("Skip"))],
+                [flow_option("lec", "yes", T("Score with LEC")), flow_option("lec", "skip", T("Skip"))],
             )
     else:
         ctx.send(
             Card(
                 T("Check the report"),
                 _summary(ctx),
-                (_opt("confirm", "submit", T("Submit")), _opt("confirm", "cancel", T("Cancel"))),
+                (flow_option("confirm", "submit", T("Submit")), flow_option("confirm", "cancel", T("Cancel"))),
             )
         )
 
@@ -162,12 +158,6 @@ def _summary(ctx: Context) -> tuple[tuple[Msg, Any], ...]:
         r = score(d["lec"]["L"], d["lec"]["E"], d["lec"]["C"])
         rows.append((T("LEC"), T("D = {d} ({band}, {level})", d=f"{r.D:g}", band=r.band, level=r.level_name)))
     return tuple(rows)
-
-
-def _choice(payload: Payload, step: str) -> str | None:
-    if isinstance(payload, Choice) and payload.value.startswith(f"f:{step}:"):
-        return payload.value[len(step) + 3 :]
-    return None
 
 
 def _text(payload: Payload) -> str | None:
@@ -195,24 +185,24 @@ async def _accept(ctx: Context, step: str, payload: Payload) -> bool:
     tax = taxonomy()
     if step == "project":
         assert ctx.person is not None
-        value = _choice(payload, "project")
+        value = flow_choice(payload, "project")
         allowed_ids = {p.id for p in await ctx.services.projects(ctx.person, Action.REPORT_HAZARD)}
         if value is None or not value.isdigit() or int(value) not in allowed_ids:
             return False
         d["project"] = int(value)
     elif step == "photos":
-        if _choice(payload, "photos") == "done" and d.get("photos"):
+        if flow_choice(payload, "photos") == "done" and d.get("photos"):
             d["photos_done"] = True
         else:
             ctx.say(T("Please send a photo of the hazard."))
             return False
     elif step == "group":
-        value = _choice(payload, "group")
+        value = flow_choice(payload, "group")
         if value is None or tax.group(value) is None:
             return False
         d["group"] = value
     elif step == "major":
-        value = _choice(payload, "major")
+        value = flow_choice(payload, "major")
         group = tax.group(d["group"])
         if value is None or group is None or (value != "none" and value not in {m.id for m in group.major}):
             return False
@@ -220,7 +210,7 @@ async def _accept(ctx: Context, step: str, payload: Payload) -> bool:
         if value != "none":
             d["level"] = 1  # a major hazard is level 1, whatever the caption said
     elif step == "check":
-        value = _choice(payload, "check")
+        value = flow_choice(payload, "check")
         if value == "skip":
             d["check"] = None
         elif value is not None and value.isdigit() and tax.check(d["group"], int(value)) is not None:
@@ -235,18 +225,18 @@ async def _accept(ctx: Context, step: str, payload: Payload) -> bool:
         else:
             return _text_field(ctx, payload, "location", MAX_LOCATION)
     elif step == "level":
-        value = _choice(payload, "level")
+        value = flow_choice(payload, "level")
         if value not in {"1", "2", "3", "4"}:
             return False
         d["level"] = int(value)
     elif step == "suggestion":
-        if _choice(payload, "suggestion") == "std":
+        if flow_choice(payload, "suggestion") == "std":
             # Stored as written, in the reporter's language: the notice is a record of what was said.
             d["suggestion"] = translate(T(STANDARD_SUGGESTION), ctx.locale)
         else:
             return _text_field(ctx, payload, "suggestion", MAX_TEXT)
     elif step == "deadline":
-        value = _choice(payload, "deadline")
+        value = flow_choice(payload, "deadline")
         text = _text(payload)
         day = None
         if value is not None:
@@ -280,7 +270,7 @@ async def _accept(ctx: Context, step: str, payload: Payload) -> bool:
             if next_factor(d["lec"]) is None:
                 ctx.say(result_message(score(d["lec"]["L"], d["lec"]["E"], d["lec"]["C"])))
         else:
-            value = _choice(payload, "lec")
+            value = flow_choice(payload, "lec")
             if value == "yes":
                 d["lec"] = {}
             elif value == "skip":
@@ -347,7 +337,7 @@ async def on_input(ctx: Context, payload: Payload) -> None:
         await ask(ctx)
         return
     if step == "confirm":
-        value = _choice(payload, "confirm")
+        value = flow_choice(payload, "confirm")
         if value == "submit":
             await submit(ctx)
             return

@@ -8,10 +8,10 @@ from typing import Any
 
 from bot.domain.revisit import CLOSURE, OVERALL, RATINGS, HazardAnswer, parse_period
 from bot.i18n import N_, T
-from bot.messages import Card, Choice, Msg, Option, Payload, TextIn
+from bot.messages import Card, Choice, Msg, Payload, TextIn
 from bot.notices import OVERALL_NAMES
 from bot.ports import ServiceError
-from handlers.context import Context
+from handlers.context import Context, flow_choice, flow_option
 from handlers.errors import explain
 from handlers.registry import action, command, flow
 
@@ -43,16 +43,6 @@ QUESTIONS: tuple[tuple[str, str, dict[str, str]], ...] = (
 MAX_SUGGESTION = 500
 
 
-def _opt(step: str, value: object, label: Any) -> Option:
-    return Option(f"f:{step}:{value}", label)
-
-
-def _choice(payload: Payload, step: str) -> str | None:
-    if isinstance(payload, Choice) and payload.value.startswith(f"f:{step}:"):
-        return payload.value[len(step) + 3 :]
-    return None
-
-
 def missing(d: dict[str, Any]) -> str:
     for key, _, _ in QUESTIONS:
         if key not in d:
@@ -70,22 +60,22 @@ async def ask(ctx: Context) -> None:
     step = missing(d)
     for key, question, names in QUESTIONS:
         if step == key:
-            ctx.ask(T(question), [_opt(key, v, T(label)) for v, label in names.items()])
+            ctx.ask(T(question), [flow_option(key, v, T(label)) for v, label in names.items()])
             return
     if step.startswith("hz"):
         hid, number, description = next(h for h in d["hazards"] if f"hz{h[0]}" == step)
         ctx.ask(
             T("Hazard {number}: {description}\nIs it fixed now?", number=number, description=description[:80]),
-            [_opt("hz", f"{hid}:{a.value}", T(label)) for a, label in HAZARD_NAMES.items()],
+            [flow_option("hz", f"{hid}:{a.value}", T(label)) for a, label in HAZARD_NAMES.items()],
         )
     elif step == "suggestion":
-        ctx.ask(T("Any suggestions for us? Type them, or press Skip."), [_opt("sug", "skip", T("Skip"))])
+        ctx.ask(T("Any suggestions for us? Type them, or press Skip."), [flow_option("sug", "skip", T("Skip"))])
     else:
         ctx.send(
             Card(
                 T("Revisit record (please check)"),
                 _summary(d),
-                (_opt("ok", "send", T("Submit")), _opt("ok", "cancel", T("Cancel"))),
+                (flow_option("ok", "send", T("Submit")), flow_option("ok", "cancel", T("Cancel"))),
             )
         )
 
@@ -107,18 +97,18 @@ def _accept(ctx: Context, step: str, payload: Payload) -> bool:
     d = ctx.data
     choices = {"attitude": RATINGS, "technical": RATINGS, "closure": CLOSURE, "overall": OVERALL}
     if step in choices:
-        value = _choice(payload, step)
+        value = flow_choice(payload, step)
         if value not in choices[step]:
             return False
         d[step] = value
     elif step.startswith("hz"):
-        value = _choice(payload, "hz")
+        value = flow_choice(payload, "hz")
         hid, _, answer = (value or "").partition(":")
         if f"hz{hid}" != step or answer not in {a.value for a in HazardAnswer}:
             return False
         d["answers"][hid] = answer
     elif step == "suggestion":
-        if _choice(payload, "sug") == "skip":
+        if flow_choice(payload, "sug") == "skip":
             d["suggestion"] = ""
         elif isinstance(payload, TextIn) and payload.text.strip():
             d["suggestion"] = payload.text.strip()[:MAX_SUGGESTION]
@@ -131,7 +121,7 @@ async def on_input(ctx: Context, payload: Payload) -> None:
     d = ctx.data
     step = missing(d)
     if step == "confirm":
-        value = _choice(payload, "ok")
+        value = flow_choice(payload, "ok")
         if value == "send":
             await _submit(ctx)
             return

@@ -11,7 +11,7 @@ from bot.domain.training import ONLINE_TARGET_HOURS, Drill, Kind
 from bot.i18n import N_, T, translate
 from bot.messages import Choice, Msg, Option, Payload, StoredMedia, TextIn
 from bot.ports import ServiceError, TrainingDraft
-from handlers.context import Context
+from handlers.context import Context, flow_choice, flow_option
 from handlers.errors import explain
 from handlers.registry import action, command, flow
 
@@ -197,16 +197,6 @@ ROLES = {
 DURATIONS = ("1", "1.5", "2", "3", "4")
 
 
-def _opt(step: str, value: object, label: Any) -> Option:
-    return Option(f"f:{step}:{value}", label)
-
-
-def _choice(payload: Payload, step: str) -> str | None:
-    if isinstance(payload, Choice) and payload.value.startswith(f"f:{step}:"):
-        return payload.value[len(step) + 3 :]
-    return None
-
-
 def _missing(d: dict[str, Any]) -> str:
     for key in ("kind", "drill", "topic", "place", "start", "hours"):
         if key == "drill" and d.get("kind") != Kind.DRILL:
@@ -239,9 +229,9 @@ async def ask_new(ctx: Context) -> None:
     d = ctx.data
     step = _missing(d)
     if step == "kind":
-        ctx.ask(T("What kind of session?"), [_opt("kind", k, T(v)) for k, v in KINDS.items()])
+        ctx.ask(T("What kind of session?"), [flow_option("kind", k, T(v)) for k, v in KINDS.items()])
     elif step == "drill":
-        ctx.ask(T("Which drill?"), [_opt("drill", k, T(v)) for k, v in DRILLS.items()])
+        ctx.ask(T("Which drill?"), [flow_option("drill", k, T(v)) for k, v in DRILLS.items()])
     elif step == "topic":
         ctx.say(T("The topic, in a line:"))
     elif step == "place":
@@ -254,23 +244,25 @@ async def ask_new(ctx: Context) -> None:
             )
         )
     elif step == "hours":
-        ctx.ask(T("How long?"), [_opt("hours", h, T("{n} h", n=h)) for h in DURATIONS])
+        ctx.ask(T("How long?"), [flow_option("hours", h, T("{n} h", n=h)) for h in DURATIONS])
     elif step == "projects":
         assert ctx.person is not None
         chosen = set(d.setdefault("projects", []))
         projects = await ctx.services.projects(ctx.person)
         options = [
-            _opt("project", p.id, T("✓ {name}", name=p.name) if p.id in chosen else T("☐ {name}", name=p.name))
+            flow_option("project", p.id, T("✓ {name}", name=p.name) if p.id in chosen else T("☐ {name}", name=p.name))
             for p in projects[:20]
         ]
-        ctx.ask(T("For which projects (press to switch on or off)?"), [*options, _opt("project", "done", T("Next"))])
+        ctx.ask(
+            T("For which projects (press to switch on or off)?"), [*options, flow_option("project", "done", T("Next"))]
+        )
     elif step == "roles":
         chosen = set(d.setdefault("roles", ["project_manager", "safety_officer"]))
         options = [
-            _opt("role", k, T("✓ {name}", name=T(v)) if k in chosen else T("☐ {name}", name=T(v)))
+            flow_option("role", k, T("✓ {name}", name=T(v)) if k in chosen else T("☐ {name}", name=T(v)))
             for k, v in ROLES.items()
         ]
-        ctx.ask(T("Who is invited in those projects?"), [*options, _opt("role", "done", T("Next"))])
+        ctx.ask(T("Who is invited in those projects?"), [*options, flow_option("role", "done", T("Next"))])
     else:
         draft = _draft(ctx)
         ctx.ask(
@@ -283,7 +275,7 @@ async def ask_new(ctx: Context) -> None:
                 place=draft.place,
                 n=len(draft.project_ids),
             ),
-            [_opt("ok", "yes", T("Send the invitations")), _opt("ok", "no", T("Cancel"))],
+            [flow_option("ok", "yes", T("Send the invitations")), flow_option("ok", "no", T("Cancel"))],
         )
 
 
@@ -300,7 +292,7 @@ async def on_new(ctx: Context, payload: Payload) -> None:
     step = _missing(d)
     text = payload.text.strip() if isinstance(payload, TextIn) else ""
     if step in ("kind", "drill", "hours"):
-        value = _choice(payload, step)
+        value = flow_choice(payload, step)
         allowed: set[str] = {"kind": set(KINDS), "drill": set(DRILLS), "hours": set(DURATIONS)}[step]
         if value in allowed:
             d[step] = value
@@ -317,19 +309,19 @@ async def on_new(ctx: Context, payload: Payload) -> None:
             return
         d["start"] = text
     elif step == "projects":
-        value = _choice(payload, "project")
+        value = flow_choice(payload, "project")
         if value == "done" and d["projects"]:
             d["projects_done"] = True
         elif value and value.isdigit():
             _toggle(d["projects"], int(value))
     elif step == "roles":
-        value = _choice(payload, "role")
+        value = flow_choice(payload, "role")
         if value == "done" and d["roles"]:
             d["roles_done"] = True
         elif value in ROLES:
             _toggle(d["roles"], value)
     elif step == "confirm":
-        value = _choice(payload, "ok")
+        value = flow_choice(payload, "ok")
         if value == "no":
             ctx.finish()
             ctx.say(T("Cancelled. No invitations were sent."))
