@@ -14,7 +14,7 @@ from bot.domain.broadcast import MAX_TEXT, RISKS, Scope, Target, may_broadcast, 
 from bot.i18n import N_, T
 from bot.messages import Card, Choice, Msg, Option, Payload, StoredMedia, TextIn, Toast
 from bot.ports import BroadcastDraft, BroadcastInfo, ServiceError
-from handlers.context import Context, flow_choice, flow_option
+from handlers.context import Context, button_id, flow_choice, flow_option
 from handlers.errors import explain
 from handlers.registry import action, command, flow
 
@@ -337,11 +337,11 @@ async def details(ctx: Context, args: tuple[str, ...]) -> None:
     if not _may(ctx):
         return
     assert ctx.person is not None
-    if not args or not args[0].isdigit():
-        ctx.refuse(T("That button is no longer valid."))
+    ref = button_id(ctx, args)
+    if ref is None:
         return
     try:
-        b = await ctx.services.broadcast(ctx.person, int(args[0]))
+        b = await ctx.services.broadcast(ctx.person, ref)
     except ServiceError as err:
         ctx.refuse(explain(err))
         return
@@ -363,11 +363,11 @@ async def renotify(ctx: Context, args: tuple[str, ...]) -> None:
     if not _may(ctx):
         return
     assert ctx.person is not None
-    if not args or not args[0].isdigit():
-        ctx.refuse(T("That button is no longer valid."))
+    ref = button_id(ctx, args)
+    if ref is None:
         return
     try:
-        n = await ctx.services.renotify_broadcast(ctx.person, int(args[0]))
+        n = await ctx.services.renotify_broadcast(ctx.person, ref)
     except ServiceError as err:
         ctx.refuse(explain(err))
         return
@@ -380,11 +380,11 @@ async def renotify(ctx: Context, args: tuple[str, ...]) -> None:
 @action("bcack")
 async def acknowledge(ctx: Context, args: tuple[str, ...]) -> None:
     assert ctx.person is not None
-    if not args or not args[0].isdigit():
-        ctx.refuse(T("That button is no longer valid."))
+    ref = button_id(ctx, args)
+    if ref is None:
         return
     try:
-        first = await ctx.services.acknowledge_broadcast(ctx.person, int(args[0]), ctx.inc.channel, ctx.inc.chat_id)
+        first = await ctx.services.acknowledge_broadcast(ctx.person, ref, ctx.inc.channel, ctx.inc.chat_id)
     except ServiceError as err:
         ctx.refuse(explain(err))
         return

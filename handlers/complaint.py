@@ -8,7 +8,7 @@ from bot.domain.complaints import ANSWER_PARTS, MAX_EXTENSION, About
 from bot.i18n import N_, T
 from bot.messages import Payload, StoredMedia, TextIn
 from bot.ports import ComplaintInfo, ServiceError
-from handlers.context import Context, flow_choice, flow_option
+from handlers.context import Context, button_id, flow_choice, flow_option
 from handlers.errors import explain
 from handlers.registry import action, command, flow
 
@@ -119,11 +119,11 @@ async def complaint(ctx: Context, args: tuple[str, ...]) -> None:
 
 async def _load(ctx: Context, args: tuple[str, ...]) -> ComplaintInfo | None:
     assert ctx.person is not None
-    if not args or not args[0].isdigit():
-        ctx.refuse(T("That button is no longer valid."))
+    ref = button_id(ctx, args)
+    if ref is None:
         return None
     try:
-        return await ctx.services.complaint(ctx.person, int(args[0]))
+        return await ctx.services.complaint(ctx.person, ref)
     except ServiceError as err:
         ctx.refuse(explain(err))
         return None
@@ -223,11 +223,11 @@ async def needs_checking(ctx: Context, args: tuple[str, ...]) -> None:
 
 async def _close(ctx: Context, args: tuple[str, ...], refer: bool) -> None:
     assert ctx.person is not None
-    if not args or not args[0].isdigit():
-        ctx.refuse(T("That button is no longer valid."))
+    ref = button_id(ctx, args)
+    if ref is None:
         return
     try:
-        info = await ctx.services.close_complaint(ctx.person, int(args[0]), refer)
+        info = await ctx.services.close_complaint(ctx.person, ref, refer)
     except ServiceError as err:
         ctx.refuse(explain(err))
         return

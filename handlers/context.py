@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.levels import Level
 from bot.domain.workdays import WorkCalendar
+from bot.i18n import T
 from bot.messages import ChatKind, Choice, Choices, Incoming, Item, Msg, Option, Text, Toast
 from bot.ports import PersonInfo, Services
 
@@ -64,3 +65,11 @@ def flow_choice(payload: Any, step: str) -> str | None:
     if isinstance(payload, Choice) and payload.value.startswith(f"f:{step}:"):
         return payload.value[len(step) + 3 :]
     return None
+
+
+def button_id(ctx: Context, args: tuple[str, ...]) -> int | None:
+    """The number a button carries (`prefix:<id>`); None, after telling the person, when it is not one."""
+    if not args or not args[0].isdigit():
+        ctx.refuse(T("That button is no longer valid."))
+        return None
+    return int(args[0])

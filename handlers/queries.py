@@ -7,7 +7,7 @@ from bot.i18n import N_, T
 from bot.messages import Card, Msg, Option, Photo
 from bot.notices import hazard_fields, level_label, rectify_option, reminder_title, status_label
 from bot.ports import HistoryEntry, ServiceError
-from handlers.context import Context
+from handlers.context import Context, button_id
 from handlers.errors import explain
 from handlers.registry import action, command
 
@@ -115,8 +115,7 @@ async def hazard(ctx: Context, args: tuple[str, ...]) -> None:
 
 @action("h")
 async def hazard_button(ctx: Context, args: tuple[str, ...]) -> None:
-    if not args or not args[0].isdigit():
-        ctx.refuse(T("That button is no longer valid."))
+    if button_id(ctx, args) is None:
         return
     await show(ctx, args[0])
 
@@ -124,11 +123,11 @@ async def hazard_button(ctx: Context, args: tuple[str, ...]) -> None:
 @action("ack")
 async def acknowledge(ctx: Context, args: tuple[str, ...]) -> None:
     assert ctx.person is not None
-    if not args or not args[0].isdigit():
-        ctx.refuse(T("That button is no longer valid."))
+    ref = button_id(ctx, args)
+    if ref is None:
         return
     try:
-        h = await ctx.services.acknowledge(ctx.person, int(args[0]))
+        h = await ctx.services.acknowledge(ctx.person, ref)
     except ServiceError as err:
         ctx.refuse(explain(err))
         return

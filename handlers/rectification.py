@@ -7,7 +7,7 @@ from bot.i18n import N_, T
 from bot.messages import Card, Choice, Option, Payload, StoredMedia, TextIn
 from bot.notices import hazard_fields
 from bot.ports import Conflict, ServiceError
-from handlers.context import Context
+from handlers.context import Context, button_id
 from handlers.errors import explain
 from handlers.registry import action, command, flow
 
@@ -111,7 +111,6 @@ async def rectify(ctx: Context, args: tuple[str, ...]) -> None:
 
 @action("rect", starts_flow=True)
 async def rectify_button(ctx: Context, args: tuple[str, ...]) -> None:
-    if not args or not args[0].isdigit():
-        ctx.refuse(T("That button is no longer valid."))
+    if button_id(ctx, args) is None:
         return
     await begin(ctx, args[0])

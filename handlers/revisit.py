@@ -11,7 +11,7 @@ from bot.i18n import N_, T
 from bot.messages import Card, Choice, Msg, Payload, TextIn
 from bot.notices import OVERALL_NAMES
 from bot.ports import ServiceError
-from handlers.context import Context, flow_choice, flow_option
+from handlers.context import Context, button_id, flow_choice, flow_option
 from handlers.errors import explain
 from handlers.registry import action, command, flow
 
@@ -175,11 +175,11 @@ FLOW = flow("revisit", N_("revisit survey"), on_input, resume)
 @action("rsv", starts_flow=True)
 async def start(ctx: Context, args: tuple[str, ...]) -> None:
     assert ctx.person is not None
-    if not args or not args[0].isdigit():
-        ctx.refuse(T("That button is no longer valid."))
+    ref = button_id(ctx, args)
+    if ref is None:
         return
     try:
-        form = await ctx.services.revisit_form(ctx.person, int(args[0]))
+        form = await ctx.services.revisit_form(ctx.person, ref)
     except ServiceError as err:
         ctx.refuse(explain(err))
         return
@@ -198,11 +198,11 @@ async def start(ctx: Context, args: tuple[str, ...]) -> None:
 @action("rsvok")
 async def confirm(ctx: Context, args: tuple[str, ...]) -> None:
     assert ctx.person is not None
-    if not args or not args[0].isdigit():
-        ctx.refuse(T("That button is no longer valid."))
+    ref = button_id(ctx, args)
+    if ref is None:
         return
     try:
-        await ctx.services.confirm_revisit(ctx.person, int(args[0]))
+        await ctx.services.confirm_revisit(ctx.person, ref)
     except ServiceError as err:
         ctx.refuse(explain(err))
         return

@@ -11,7 +11,7 @@ from bot.domain.training import ONLINE_TARGET_HOURS, Drill, Kind
 from bot.i18n import N_, T, translate
 from bot.messages import Choice, Msg, Option, Payload, StoredMedia, TextIn
 from bot.ports import ServiceError, TrainingDraft
-from handlers.context import Context, flow_choice, flow_option
+from handlers.context import Context, button_id, flow_choice, flow_option
 from handlers.errors import explain
 from handlers.registry import action, command, flow
 
@@ -50,10 +50,10 @@ SIGN_IN = flow("training_sign_in", N_("training sign-in"), on_code, resume_code)
 
 @action("trs", starts_flow=True)
 async def sign_in(ctx: Context, args: tuple[str, ...]) -> None:
-    if not args or not args[0].isdigit():
-        ctx.refuse(T("That button is no longer valid."))
+    ref = button_id(ctx, args)
+    if ref is None:
         return
-    ctx.start("training_sign_in", {"id": int(args[0])})
+    ctx.start("training_sign_in", {"id": ref})
     ctx.say(T("Type the code shown at the venue."))
 
 
@@ -102,10 +102,10 @@ RECORD = flow("training_record", N_("training record"), on_record, resume_record
 
 @action("trp", starts_flow=True)
 async def record(ctx: Context, args: tuple[str, ...]) -> None:
-    if not args or not args[0].isdigit():
-        ctx.refuse(T("That button is no longer valid."))
+    ref = button_id(ctx, args)
+    if ref is None:
         return
-    ctx.start("training_record", {"id": int(args[0]), "photos": []})
+    ctx.start("training_record", {"id": ref, "photos": []})
     await resume_record(ctx)
 
 

@@ -8,7 +8,7 @@ from bot.i18n import N_, T
 from bot.messages import Msg, Option, Payload, TextIn
 from bot.notices import VISIT_TASKS
 from bot.ports import ServiceError, VisitInfo
-from handlers.context import Context
+from handlers.context import Context, button_id
 from handlers.errors import explain
 from handlers.registry import action, command, flow
 
@@ -63,11 +63,11 @@ async def plan(ctx: Context, args: tuple[str, ...]) -> None:
 @action("plan")
 async def confirm(ctx: Context, args: tuple[str, ...]) -> None:
     assert ctx.person is not None
-    if not args or not args[0].isdigit():
-        ctx.refuse(T("That button is no longer valid."))
+    ref = button_id(ctx, args)
+    if ref is None:
         return
     try:
-        project = await ctx.services.confirm_plan(ctx.person, int(args[0]))
+        project = await ctx.services.confirm_plan(ctx.person, ref)
     except ServiceError as err:
         ctx.refuse(explain(err))
         return

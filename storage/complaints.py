@@ -19,8 +19,9 @@ from bot.i18n import N_, T
 from bot.messages import Card, Item, Option, Photo, Text
 from bot.ports import AccessDenied, ComplaintInfo, Conflict, NotFound, PersonInfo, ServiceError
 from storage import audit, members
-from storage.models import Complaint, Counter, Membership, Person, Project, Reminder
+from storage.models import Complaint, Counter, Membership, Person, Project
 from storage.outbox_store import notify_person
+from storage.reminder_log import record, recorded
 
 HANDLERS = (Role.AGENCY_ADMIN,)
 ABOUT_NAMES = {
@@ -285,13 +286,9 @@ async def sweep(s: AsyncSession, now: dt.datetime, cal: WorkCalendar, tz: ZoneIn
             continue
         k, at = due[-1]
         key = f"cp{c.id}:{c.due_on.isoformat()}:{k}"
-        if (await s.execute(select(Reminder.id).where(Reminder.key == key))).first():
+        if await recorded(s, key):
             continue
-        s.add(
-            Reminder(
-                key=key, object_type="complaint", object_id=c.id, milestone=k, due_at=at, status="sent", created_at=now
-            )
-        )
+        await record(s, key, "complaint", c.id, k, at, "sent", now)
         people = set(await members.with_roles(s, c.project_id, HANDLERS))
         if k == "overdue":
             people |= set(await members.with_roles(s, c.project_id, {Role.INSURER}))

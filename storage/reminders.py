@@ -34,6 +34,7 @@ from storage.models import (
     VisitTask,
 )
 from storage.outbox_store import notify_person
+from storage.reminder_log import record
 from storage.services import SqlServices
 
 log = logging.getLogger(__name__)
@@ -52,31 +53,6 @@ class ClockConfig:
     quiet_end: dt.time
     chain: tuple[ChainStep, ...] = escalation.DEFAULT_CHAIN
     prefix: str = "XC"
-
-
-async def _record(
-    s: AsyncSession,
-    key: str,
-    object_type: str,
-    object_id: int,
-    milestone: str,
-    due_at: dt.datetime,
-    status: str,
-    now: dt.datetime,
-) -> Reminder:
-    """One milestone dealt with (sent, queued for the digest, or superseded), under its idempotency key."""
-    reminder = Reminder(
-        key=key,
-        object_type=object_type,
-        object_id=object_id,
-        milestone=milestone,
-        due_at=due_at,
-        status=status,
-        created_at=now,
-    )
-    s.add(reminder)
-    await s.flush()
-    return reminder
 
 
 def _to_digest(s: AsyncSession, reminder: Reminder, people: list[int], entry: Choices, now: dt.datetime) -> None:
@@ -138,7 +114,7 @@ class Clock:
                 for m in due:
                     key = f"hz{h.id}:{m.key}"
                     if m.key in drop:
-                        await _record(s, key, "hazard", h.id, m.key, m.due_at, "superseded", now)
+                        await record(s, key, "hazard", h.id, m.key, m.due_at, "superseded", now)
                         continue
                     count += await self._hazard_milestone(s, services, h, m, key, now)
             if level == Level.ONE:
@@ -171,7 +147,7 @@ class Clock:
             if not due:
                 continue
             for k, at in due[:-1]:
-                await _record(
+                await record(
                     s,
                     f"v{visit.id}:{task.milestone}:{k}",
                     "visit",
@@ -182,7 +158,7 @@ class Clock:
                     now,
                 )
             k, at = due[-1]
-            reminder = await _record(
+            reminder = await record(
                 s, f"v{visit.id}:{task.milestone}:{k}", "visit", visit.id, f"{task.milestone}:{k}", at, "digest", now
             )
             project = await s.get(Project, visit.project_id)
@@ -242,7 +218,7 @@ class Clock:
                 ).first()
                 if planned:
                     continue
-                reminder = await _record(s, key, "project", project.id, o.key, now, "digest", now)
+                reminder = await record(s, key, "project", project.id, o.key, now, "digest", now)
                 line = T(
                     "No full inspection of {project} is scheduled for {quarter}; it must be done by {date}.",
                     project=project.name,
@@ -267,7 +243,7 @@ class Clock:
     ) -> int:
         info = await services.view(h)
         people = await members.with_roles(s, h.project_id, m.roles)
-        reminder = await _record(s, key, "hazard", h.id, m.key, m.due_at, "sent" if m.urgent else "digest", now)
+        reminder = await record(s, key, "hazard", h.id, m.key, m.due_at, "sent" if m.urgent else "digest", now)
         if m.urgent:
             responsible = m.roles <= escalation.RESPONSIBLE
             for pid in people:
@@ -297,10 +273,10 @@ class Clock:
         if not due:
             return 0
         for k, at in due[:-1]:  # missed while down: only the newest repeat is sent
-            await _record(s, f"hz{h.id}:{k}", "hazard", h.id, k, at, "superseded", now)
+            await record(s, f"hz{h.id}:{k}", "hazard", h.id, k, at, "superseded", now)
         k, at = due[-1]
         key = f"hz{h.id}:{k}"
-        await _record(s, key, "hazard", h.id, k, at, "sent", now)
+        await record(s, key, "hazard", h.id, k, at, "sent", now)
         info = await services.view(h)
         people = await members.with_roles(s, h.project_id, missing)
         for pid in people:  # urgent: level 1 ignores quiet hours

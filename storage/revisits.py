@@ -29,13 +29,13 @@ from storage.models import (
     Policy,
     Project,
     ProjectUnit,
-    Reminder,
     Revisit,
     Visit,
     VisitExpert,
     VisitTask,
 )
 from storage.outbox_store import notify_person
+from storage.reminder_log import record
 from storage.visits import agency_people
 
 CONTACT_ROLES = (Role.PROJECT_MANAGER, Role.SAFETY_OFFICER)
@@ -252,17 +252,7 @@ async def sweep(s: AsyncSession, now: dt.datetime, cal: WorkCalendar, tz: ZoneIn
         if due_at > now:
             continue
         key = f"rsv{r.id}:{step}"
-        s.add(
-            Reminder(
-                key=key,
-                object_type="revisit",
-                object_id=r.id,
-                milestone=step,
-                due_at=due_at,
-                status="sent",
-                created_at=now,
-            )
-        )
+        await record(s, key, "revisit", r.id, step, due_at, "sent", now)
         visit = await s.get(Visit, r.visit_id)
         assert visit is not None
         if step == "phone" or r.contact_id is None:

@@ -23,8 +23,9 @@ from bot.ports import AccessDenied, NotFound, PersonInfo, ServiceError, Training
 from storage import audit
 from storage.admin import AdminError, _person, _project
 from storage.invite_codes import hash_code
-from storage.models import Attendance, LearningHours, Membership, Person, Project, Reminder, TrainingSession
+from storage.models import Attendance, LearningHours, Membership, Person, Project, TrainingSession
 from storage.outbox_store import notify_person
+from storage.reminder_log import record, recorded
 
 KIND_NAMES = {
     "citywide": N_("City-wide training"),
@@ -314,27 +315,12 @@ async def sweep(s: AsyncSession, now: dt.datetime, tz: ZoneInfo) -> int:
             continue
         k, at = due[-1]
         key = f"tr{t.id}:{k}"
-        if (await s.execute(select(Reminder.id).where(Reminder.key == key))).first():
+        if await recorded(s, key):
             continue
         for skipped, skipped_at in due[:-1]:
-            skey = f"tr{t.id}:{skipped}"
-            if not (await s.execute(select(Reminder.id).where(Reminder.key == skey))).first():
-                s.add(
-                    Reminder(
-                        key=skey,
-                        object_type="training",
-                        object_id=t.id,
-                        milestone=skipped,
-                        due_at=skipped_at,
-                        status="superseded",
-                        created_at=now,
-                    )
-                )
-        s.add(
-            Reminder(
-                key=key, object_type="training", object_id=t.id, milestone=k, due_at=at, status="sent", created_at=now
-            )
-        )
+            if not await recorded(s, f"tr{t.id}:{skipped}"):
+                await record(s, f"tr{t.id}:{skipped}", "training", t.id, skipped, skipped_at, "superseded", now)
+        await record(s, key, "training", t.id, k, at, "sent", now)
         title = T("Tomorrow: {topic}", topic=t.topic) if k == "day" else T("In two hours: {topic}", topic=t.topic)
         card = _card(t, tz, title)
         for pid in await _audience(s, t):
