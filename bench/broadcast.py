@@ -33,7 +33,7 @@ from bot.domain.broadcast import Scope, Target
 from bot.ports import BroadcastDraft
 from storage import broadcasts
 from storage.models import ChatBinding, Identity, Membership, Organisation, Person, Policy, Project
-from storage.services import person_info
+from storage.people import person_info
 from tests.fakes import wecom_api
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.wecom_api import FakeWeCom
@@ -56,7 +56,6 @@ async def seed(db: Path) -> None:
     app = App(Settings(database_url=f"sqlite+aiosqlite:///{db}", webchat=False, _env_file=None))  # type: ignore[call-arg]
     await app.prepare()
     today = dt.date.today()
-    now = dt.datetime.now(dt.UTC)
     async with app.sessions() as s, s.begin():
         await s.execute(
             insert(Organisation),
@@ -113,7 +112,7 @@ async def seed(db: Path) -> None:
     async with app.sessions() as s, s.begin():
         sender = await person_info(s, 1)
         draft = BroadcastDraft(TEXT, Scope.ALL, "", (Target.GROUP, Target.MANAGER, Target.SAFETY), True)
-        await broadcasts.send(s, sender, draft, now, today)
+        await broadcasts.Broadcasts(app.turn(s)).send(sender, draft)
     print(f"confirm: {PROJECTS * 2 + WECOM} targets and outbox rows written in {time.perf_counter() - t0:.2f} s")
     await app.engine.dispose()
 

@@ -30,7 +30,7 @@ async def main() -> None:
     async with app.sessions() as s, s.begin():
         for name, user in (("王建国", "expert"), ("陈经理", "manager"), ("孙监理", "engineer")):
             people = {p.name: p.id for p, _, _ in await admin.people(s)}
-            await admin.link_account(s, "bench", user, user, people[name], app.clock())
+            await admin.link_account(s, "bench", user, user, people[name], app.now())
     samples: list[float] = []
     counter = iter(range(10**9))
 

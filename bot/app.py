@@ -1,5 +1,5 @@
-"""The composition root: settings → database → media store → channels → router and outbox → HTTP server and
-clock. Nothing else constructs these; tests build an App with their own settings and channels."""
+"""The composition root: settings → database → media store → adapters → router and outbox → HTTP server and
+timer. Nothing else constructs these; tests build an App with their own settings and channels."""
 
 from __future__ import annotations
 
@@ -8,42 +8,34 @@ import datetime as dt
 import logging
 import signal
 from collections.abc import Callable, Mapping
-from dataclasses import replace
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from sqlalchemy import select, text
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import calendar_file
-from bot.channels.base import Channel
-from bot.channels.webchat import WebChat
-from bot.channels.webchat import routes as webchat_routes
+from bot import adapters, calendar_file
+from bot.channels.base import Adapter
 from bot.config import Settings
-from bot.domain.escalation import DEFAULT_CHAIN, ChainStep
+from bot.domain.deployment import Deployment, QuietHours, chain_with, parse_hhmm
 from bot.i18n import T, normalise_locale, translate
-from bot.outbox import Dispatcher
+from bot.outbox import Dispatcher, Pacer
 from bot.router import Router, RouterConfig
-from scheduler import clock as scheduler_clock
+from handlers.registry import COMMANDS
+from scheduler import timer
+from scheduler.jobs import Jobs
 from storage import admin, outbox_store
-from storage.db import make_engine, migrate, readonly_sessions, sessions
+from storage.db import healthy, make_engine, migrate, readonly_sessions, sessions
 from storage.media import MediaStore
-from storage.models import ChatBinding, MediaFile, Membership, Project
-from storage.reminders import Clock, ClockConfig, parse_hhmm
+from storage.turn import Turn
+from storage.webchat_directory import WebChatDirectory
 
 log = logging.getLogger(__name__)
 
 
-def escalation_chain(days: dict[str, int]) -> tuple[ChainStep, ...]:
-    return tuple(replace(step, days=days.get(step.key, step.days)) for step in DEFAULT_CHAIN)
-
-
 def bot_commands() -> dict[str, list[tuple[str, str]]]:
     """The command menu per language, from the handlers' own help lines ("/name – what it does")."""
-    from handlers import dispatch  # noqa: F401  (registers the commands)
-    from handlers.registry import COMMANDS
-
     menus: dict[str, list[tuple[str, str]]] = {}
     for key, locale in (("default", "zh_CN"), ("zh", "zh_CN"), ("en", "en")):
         menu = []
@@ -56,102 +48,76 @@ def bot_commands() -> dict[str, list[tuple[str, str]]]:
     return menus
 
 
+def send_rates(channels: Mapping[str, Adapter]) -> dict[str, float]:
+    """The rate each paced channel actually sends at (its limit less the dispatcher's safety margin)."""
+    return {
+        name: ch.pacing.overall_per_second / Pacer.SAFETY
+        for name, ch in channels.items()
+        if ch.pacing is not None and ch.pacing.overall_per_second
+    }
+
+
+def deployment(settings: Settings, channels: Mapping[str, Adapter]) -> Deployment:
+    return Deployment(
+        tz=ZoneInfo(settings.timezone),
+        calendar=calendar_file.load(settings.calendar_file),
+        prefix=settings.hazard_prefix,
+        deadline_days=settings.deadline_map(),
+        chain=chain_with(settings.escalation_days),
+        quiet=QuietHours.parse(settings.quiet_hours),
+        send_rates=send_rates(channels),
+    )
+
+
 class App:
     def __init__(
         self,
         settings: Settings,
         *,
-        channels: Mapping[str, Channel] | None = None,
-        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        channels: Mapping[str, Adapter] | None = None,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self.settings = settings
-        self.clock = clock
-        self.tz = ZoneInfo(settings.timezone)
+        self.now = now  # the time source; tests pass a controlled one
         self.engine = make_engine(settings.database_url)
         self.sessions = sessions(self.engine)
         self.readonly = readonly_sessions(self.engine)
-        self.media = MediaStore(settings.media_dir, settings.media_max_bytes, self.tz)
-        self.channels: dict[str, Channel] = dict(channels or {})
-        self.webchat: WebChat | None = None
-        if settings.webchat_enabled and "webchat" not in self.channels:
-            self.webchat = WebChat()
-            self.channels["webchat"] = self.webchat
-        elif settings.webchat and not settings.webchat_enabled:
-            log.warning(
-                "web chat is off: %s is not loopback and ANZEBOT_WEBCHAT_PASSWORD is not set", settings.http_host
-            )
+        tz = ZoneInfo(settings.timezone)
+        self.media = MediaStore(settings.media_dir, settings.media_max_bytes, tz)
         default_locale = normalise_locale(settings.default_locale)
+        self.adapters: dict[str, Adapter] = dict(channels or {})
+        enabled = adapters.enabled(
+            settings,
+            default_locale=default_locale,
+            directory=WebChatDirectory(self.sessions, self.readonly, self.media, now),
+            commands=bot_commands(),
+            on_migrated=self._chat_migrated,
+        )
+        for name, adapter in enabled.items():
+            self.adapters.setdefault(name, adapter)
+        self.setup = deployment(settings, self.adapters)
         self.dispatcher = Dispatcher(
-            self.sessions, self.channels, self.media, default_locale, clock=clock, readonly=self.readonly
+            self.sessions, self.adapters, self.media, default_locale, clock=now, readonly=self.readonly
         )
         self.router = Router(
             self.sessions,
-            self.channels,
+            self.adapters,
             self.media,
-            RouterConfig(
-                default_locale,
-                self.tz,
-                settings.hazard_prefix,
-                settings.deadline_map(),
-                calendar_file.load(settings.calendar_file),
-                settings.media_max_bytes,
-            ),
+            RouterConfig(self.setup, default_locale, settings.media_max_bytes),
             on_enqueued=self.dispatcher.kick,
-            clock=clock,
+            now=now,
             readonly=self.readonly,
         )
-        quiet_start, quiet_end = (parse_hhmm(t) for t in settings.quiet_hours.split("-"))
-        self.clock_work = Clock(
-            self.sessions,
-            ClockConfig(
-                self.tz,
-                self.router.config.calendar,
-                quiet_start,
-                quiet_end,
-                escalation_chain(settings.escalation_days),
-                settings.hazard_prefix,
-            ),
-            now=clock,
-        )
-        self.telegram: Any = None
-        if settings.telegram_token:
-            from bot.channels.telegram import TelegramChannel
-
-            self.telegram = TelegramChannel(
-                settings.telegram_token,
-                self.router.handle,
-                api_url=settings.telegram_api_url,
-                webhook_url=settings.telegram_webhook_url,
-                webhook_secret=settings.telegram_webhook_secret,
-                commands=bot_commands(),
-                poll_timeout=settings.telegram_poll_timeout,
-                on_migrated=self._chat_migrated,
-            )
-            self.channels["telegram"] = self.telegram
-        self.wecom: Any = None
-        if settings.wecom_corp_id:
-            from bot.channels.wecom import WeComChannel
-
-            assert settings.wecom_agent_id and settings.wecom_secret and settings.wecom_token
-            assert settings.wecom_aes_key
-            self.wecom = WeComChannel(
-                corp_id=settings.wecom_corp_id,
-                agent_id=settings.wecom_agent_id,
-                secret=settings.wecom_secret,
-                token=settings.wecom_token,
-                aes_key=settings.wecom_aes_key,
-                api_url=settings.wecom_api_url,
-                handle=self.router.handle,
-                group_hint=translate(
-                    T("To act on it, open the app's private chat: /hazards or /hazard <number>."), default_locale
-                ),
-            )
-            self.channels["wecom"] = self.wecom
+        self.jobs = Jobs(self.sessions, self.setup, now)  # what the timer runs: the sweeps and the digest
+        self.timer: AsyncIOScheduler | None = None
         self._stop = asyncio.Event()
-        self._jobs = asyncio.Lock()  # a clock job in progress finishes before the database is closed
+        self._running = asyncio.Lock()  # a job in progress finishes before the database is closed
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
-        self.scheduler: Any = None
+
+    def turn(self, s: AsyncSession) -> Turn:
+        """A unit of work on `s` now, under this deployment's rules (for the CLI and tests)."""
+        return Turn(s, self.now(), self.setup)
 
     # --- HTTP --------------------------------------------------------------------------------------------
 
@@ -159,30 +125,13 @@ class App:
         app = web.Application(client_max_size=self.settings.media_max_bytes + 1024 * 1024)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics)
-        if self.telegram is not None and self.settings.telegram_webhook_url:
-            app.add_routes([self.telegram.webhook_route()])
-        if self.wecom is not None:
-            app.add_routes(self.wecom.routes())
-        if self.webchat is not None:
-            app.add_routes(
-                webchat_routes(
-                    self.webchat,
-                    self.router.handle,
-                    self._people,
-                    self._link,
-                    self._media_info,
-                    self.settings.webchat_password,
-                )
-            )
+        for adapter in self.adapters.values():
+            app.add_routes(adapter.routes(self.router.handle))
         return app
 
     async def _healthz(self, request: web.Request) -> web.Response:
-        try:
-            async with self.readonly() as s:
-                await s.execute(text("SELECT 1"))
-        except Exception:
-            return web.json_response({"ok": False}, status=503)
-        return web.json_response({"ok": True})
+        ok = await healthy(self.readonly)
+        return web.json_response({"ok": ok}, status=200 if ok else 503)
 
     async def _metrics(self, request: web.Request) -> web.Response:
         async with self.readonly() as s:
@@ -206,64 +155,25 @@ class App:
         ]
         return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
-    async def _sweep(self) -> None:
-        async with self._jobs:
-            if not self._stop.is_set() and await self.clock_work.sweep():
+    async def _run_job(self, job: Callable[[], Any]) -> None:
+        """A timer job: not once stopping, one at a time with the database still open; the outbox is woken when
+        the job queued anything."""
+        async with self._running:
+            if not self._stop.is_set() and await job():
                 self.dispatcher.kick()
+
+    async def _sweep(self) -> None:
+        await self._run_job(self.jobs.sweep)
 
     async def _digest(self) -> None:
-        async with self._jobs:
-            if not self._stop.is_set() and await self.clock_work.digest():
-                self.dispatcher.kick()
+        await self._run_job(self.jobs.digest)
 
     async def _outbox_sweep(self) -> None:
-        async with self._jobs:
-            if not self._stop.is_set():
-                await self.dispatcher.run_once()
-
-    async def _people(self) -> list[dict[str, Any]]:
-        async with self.readonly() as s:
-            rows = await admin.people(s)
-            groups = (
-                await s.execute(
-                    select(ChatBinding.chat_id, ChatBinding.title, Project.id, Project.name)
-                    .join(Project, Project.id == ChatBinding.project_id)
-                    .where(ChatBinding.channel == "webchat", ChatBinding.active.is_(True))
-                )
-            ).all()
-            member_of = (
-                await s.execute(select(Membership.person_id, Membership.project_id).where(Membership.active.is_(True)))
-            ).all()
-        projects_of: dict[int, set[int]] = {}
-        for pid, proj in member_of:
-            projects_of.setdefault(pid, set()).add(proj)
-        return [
-            {
-                "id": p.id,
-                "name": p.name,
-                "org": org.name,
-                "roles": [f"{code}:{role}" for code, role in roles],
-                "groups": [
-                    {"chat": chat, "title": title or name}
-                    for chat, title, proj, name in groups
-                    if proj in projects_of.get(p.id, set())
-                ],
-            }
-            for p, org, roles in rows
-        ]
+        await self._run_job(self.dispatcher.run_once)
 
     async def _chat_migrated(self, old_chat_id: str, new_chat_id: str) -> None:
         async with self.sessions() as s, s.begin():
             await admin.move_chat(s, "telegram", old_chat_id, new_chat_id)
-
-    async def _link(self, user_id: str, person_id: int) -> None:
-        async with self.sessions() as s, s.begin():
-            await admin.link_account(s, "webchat", user_id, user_id, person_id, self.clock())
-
-    async def _media_info(self, sha: str) -> tuple[Path, str] | None:
-        async with self.readonly() as s:
-            row = await s.get(MediaFile, sha)
-        return (self.media.path(sha), row.mime) if row else None
 
     # --- life cycle --------------------------------------------------------------------------------------
 
@@ -271,17 +181,15 @@ class App:
         await migrate(self.engine)
 
     async def start(self, *, serve: bool = True) -> None:
-        if self.telegram is not None:
-            await self.telegram.start()
-        if self.wecom is not None:
-            await self.wecom.start()
+        for adapter in self.adapters.values():
+            await adapter.start(self.router.handle)
         self._tasks.append(
             asyncio.create_task(self.dispatcher.run_forever(self._stop, self.settings.outbox_poll_seconds))
         )
-        self.scheduler = scheduler_clock.build(
-            self.tz, self._outbox_sweep, self._sweep, self._digest, parse_hhmm(self.settings.digest_time)
+        self.timer = timer.build(
+            self.setup.tz, self._outbox_sweep, self._sweep, self._digest, parse_hhmm(self.settings.digest_time)
         )
-        self.scheduler.start()
+        self.timer.start()
         if serve:
             self._runner = web.AppRunner(self.web_app(), access_log=None)
             await self._runner.setup()
@@ -289,15 +197,13 @@ class App:
             await site.start()
 
     async def stop(self) -> None:
-        if self.telegram is not None:
-            await self.telegram.stop()
-        if self.wecom is not None:
-            await self.wecom.stop()
+        for adapter in self.adapters.values():
+            await adapter.stop()
         self._stop.set()
         self.dispatcher.kick()
-        if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
-        async with self._jobs:  # let a running sweep or digest finish
+        if self.timer is not None:
+            self.timer.shutdown(wait=False)
+        async with self._running:  # let a running sweep or digest finish
             pass
         if self._tasks:  # the dispatcher ends its pass and stops by itself; cancel only if it hangs
             _, pending = await asyncio.wait(self._tasks, timeout=10)
@@ -312,7 +218,7 @@ class App:
         await self.prepare()
         await self.start()
         where = f"http://{self.settings.http_host}:{self.settings.http_port}/"
-        if self.webchat is not None:
+        if "webchat" in self.adapters:
             print(f"anzebot is running. Web chat: {where}", flush=True)
         else:
             print(f"anzebot is running on {where} (web chat off)", flush=True)

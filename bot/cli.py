@@ -11,15 +11,23 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import calendar_file
+from bot.app import App
 from bot.calendar_file import CalendarFileError
+from bot.channels.base import ChannelError
+from bot.channels.wecom import WeComClient
 from bot.config import ConfigError, Settings
-from storage import admin, audit, demo, visits
+from bot.domain.deployment import Deployment
+from storage import admin, audit, demo, plans, training, visits
 from storage.db import make_engine, migrate, sessions
-from storage.visits import SERVICES
+from storage.hazards import Hazards
+from storage.plans import SERVICES
+from storage.turn import Turn
 
 
 class CliError(Exception):
@@ -148,10 +156,6 @@ async def _with_session(settings: Settings, fn: Callable[[AsyncSession], Awaitab
 
 
 async def _training(args: argparse.Namespace, settings: Settings) -> None:
-    from zoneinfo import ZoneInfo
-
-    from storage import training
-
     now = dt.datetime.now(dt.UTC)
     if args.sub == "add":
         tz = ZoneInfo(settings.timezone)
@@ -194,8 +198,6 @@ async def _training(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def _run(settings: Settings) -> None:
-    from bot.app import App
-
     await App(settings).run_until_signalled()
 
 
@@ -297,7 +299,7 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
     elif args.cmd == "plan":
         plan = await _with_session(
             settings,
-            lambda s: visits.add_plan(
+            lambda s: plans.add_plan(
                 s,
                 project=args.project,
                 experts=_split(args.experts),
@@ -349,9 +351,6 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _create_appchat(settings: Settings, project: str, name: str) -> str:
     """appchat/create with the project's people who use the app (2–2000 members), then bind it."""
-    from bot.channels.base import ChannelError
-    from bot.channels.wecom import WeComClient
-
     if not (settings.wecom_corp_id and settings.wecom_secret):
         raise CliError("WeCom is not configured (ANZEBOT_WECOM_CORP_ID, ANZEBOT_WECOM_SECRET, …)")
     userids = await _with_session(settings, lambda s: admin.channel_users(s, "wecom", project), write=False)
@@ -372,22 +371,13 @@ async def _create_appchat(settings: Settings, project: str, name: str) -> str:
 
 
 async def _due(settings: Settings, project: str | None) -> list[dict[str, Any]]:
-    from zoneinfo import ZoneInfo
+    setup = Deployment(tz=ZoneInfo(settings.timezone), calendar=calendar_file.load(settings.calendar_file))
 
-    from bot import calendar_file
-    from storage.reminders import Clock, ClockConfig
+    async def report(s: AsyncSession) -> list[dict[str, Any]]:
+        return await Hazards(Turn(s, dt.datetime.now(dt.UTC), setup)).due_report(project)
 
-    engine = make_engine(settings.database_url)
-    try:
-        await migrate(engine)
-        quiet = [dt.time.fromisoformat(t) for t in settings.quiet_hours.split("-")]
-        clock = Clock(
-            sessions(engine),
-            ClockConfig(ZoneInfo(settings.timezone), calendar_file.load(settings.calendar_file), quiet[0], quiet[1]),
-        )
-        return await clock.due_report(project)
-    finally:
-        await engine.dispose()
+    result: list[dict[str, Any]] = await _with_session(settings, report, write=False)
+    return result
 
 
 def _split(value: str) -> list[str]:

@@ -14,6 +14,7 @@ from typing import Any
 from bot.domain.text import Localized
 
 __all__ = [
+    "Button",
     "Card",
     "ChatKind",
     "Choice",
@@ -149,6 +150,17 @@ Label = Msg | Localized | str
 class Option:
     value: str  # stable value the handlers dispatch on; short (Telegram callback data ≤ 64 bytes)
     label: Label
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button kind, named by the prefix of its value (`prefix:arg:…`). The notice that makes the button and the
+    `@action` that answers it use this one object, so the two cannot drift apart."""
+
+    prefix: str
+
+    def option(self, label: Label, *args: object) -> Option:
+        return Option(":".join([self.prefix, *(str(a) for a in args)]), label)
 
 
 @dataclass(frozen=True)

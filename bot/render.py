@@ -137,7 +137,7 @@ def render(items: list[Item], locale: str, caps: Capabilities) -> list[Rendered]
 def match_offer(text: str, offers: list[tuple[str, str]]) -> str | None:
     """The value of an offered option picked by typing its number or its label (case-insensitive)."""
     typed = text.strip().rstrip(".。")
-    if typed.isdigit():
+    if typed.isascii() and typed.isdigit():
         n = int(typed)
         return offers[n - 1][0] if 1 <= n <= len(offers) else None
     lowered = typed.casefold()
@@ -145,3 +145,14 @@ def match_offer(text: str, offers: list[tuple[str, str]]) -> str | None:
         if label.casefold() == lowered:
             return value
     return None
+
+
+def take_toasts(items: list[Item], locale: str, caps: Capabilities) -> tuple[str | None, list[Item]]:
+    """Where the channel answers a button press with a pop-up, the refusals among the replies become that pop-up's
+    text (the rest is sent as usual); elsewhere a Toast is an ordinary message and nothing is taken."""
+    if not caps.toasts:
+        return None, items
+    toasts = [translate(i.msg, locale) for i in items if isinstance(i, Toast)]
+    if not toasts:
+        return None, items
+    return "\n".join(toasts), [i for i in items if not isinstance(i, Toast)]

@@ -9,75 +9,52 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.channels.base import Channel, ChannelError, MediaTooLarge
-from bot.domain.levels import Level
-from bot.domain.workdays import WorkCalendar
-from bot.i18n import T, normalise_locale, translate
-from bot.messages import Choice, Incoming, Item, Media, StoredMedia, Text, TextIn, Toast
-from bot.outbox import Pacer
-from bot.render import match_offer
-from handlers.context import Context
+from bot.channels.base import Adapter, ChannelError, MediaTooLarge, Outcome
+from bot.domain.deployment import Deployment
+from bot.i18n import T, normalise_locale
+from bot.messages import ChatKind, Choice, Incoming, Item, Media, StoredMedia, Text, TextIn
+from bot.render import match_offer, take_toasts
+from handlers.context import Anyone
 from handlers.dispatch import dispatch
 from storage import conversations, outbox_store
 from storage.media import MediaRejected, MediaStore
-from storage.models import Identity, ProcessedUpdate
-from storage.services import SqlServices, person_for_account
+from storage.models import ProcessedUpdate
+from storage.services import SqlServices
+from storage.turn import Turn
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """What the adapter may still need after the update is handled: the pop-up answer to a button press."""
-
-    toast: str | None = None
-    duplicate: bool = False
-
-
-@dataclass(frozen=True)
 class RouterConfig:
+    setup: Deployment
     default_locale: str
-    tz: ZoneInfo
-    prefix: str
-    deadline_days: dict[Level, int]
-    calendar: WorkCalendar
     media_max_bytes: int
-
-
-def send_rates(channels: Mapping[str, Channel]) -> dict[str, float]:
-    """The rate each paced channel actually sends at (its limit less the dispatcher's safety margin)."""
-    return {
-        name: ch.pacing.overall_per_second / Pacer.SAFETY
-        for name, ch in channels.items()
-        if ch.pacing is not None and ch.pacing.overall_per_second
-    }
 
 
 class Router:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        channels: Mapping[str, Channel],
+        adapters: Mapping[str, Adapter],
         media: MediaStore,
         config: RouterConfig,
         on_enqueued: Callable[[], None] = lambda: None,
-        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         readonly: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self.sessions = sessions
         self.readonly = readonly or sessions
-        self.channels = channels
+        self.adapters = adapters
         self.media = media
         self.config = config
         self.on_enqueued = on_enqueued
-        self.clock = clock
+        self.now = now
         self._locks: dict[tuple[str, str, str], asyncio.Lock] = {}
         self.handled = 0
         self.duplicates = 0
@@ -119,11 +96,10 @@ class Router:
         payload = inc.payload
         if not isinstance(payload, Media):
             return None, None
-        channel = self.channels[inc.channel]
         if payload.size_hint is not None and payload.size_hint > self.config.media_max_bytes:
             return None, self._too_large()
         try:
-            return await channel.fetch_media(payload.ref, self.config.media_max_bytes), None
+            return await self.adapters[inc.channel].fetch_media(payload.ref, self.config.media_max_bytes), None
         except MediaTooLarge:
             return None, self._too_large()
         except ChannelError:
@@ -144,21 +120,15 @@ class Router:
                 self.duplicates += 1
                 return Outcome(duplicate=True)
         data, problem = await self._fetch(inc)  # outside the transaction: downloads can be slow
-        now = self.clock()
-        toast = None
+        now = self.now()
         async with self.sessions() as s, s.begin():
             if await self._seen(s, inc):
                 self.duplicates += 1
                 return Outcome(duplicate=True)
             s.add(ProcessedUpdate(channel=inc.channel, update_key=inc.message_id, at=now))
-            person = await person_for_account(s, inc.channel, inc.user_id)
-            if person is not None:
-                ident = (
-                    await s.execute(
-                        select(Identity).where(Identity.channel == inc.channel, Identity.user_id == inc.user_id)
-                    )
-                ).scalar_one()
-                ident.last_seen_at = now
+            turn = Turn(s, now, self.config.setup)
+            services = SqlServices(turn)
+            person = await services.people.account(inc.channel, inc.user_id)
             locale = normalise_locale(
                 (person.locale if person else None) or inc.locale_hint, self.config.default_locale
             )
@@ -169,36 +139,24 @@ class Router:
                 inc = await self._prepare(s, inc, data, replies)
             if not replies:
                 conv = await conversations.load(s, inc.channel, inc.chat_id, inc.user_id)
-                services = SqlServices(
-                    s,
-                    prefix=self.config.prefix,
-                    deadline_days=self.config.deadline_days,
-                    tz=self.config.tz,
-                    now=now,
-                    calendar=self.config.calendar,
-                    rates=send_rates(self.channels),
-                )
-                ctx = Context(
+                ctx: Anyone = Anyone(
                     inc,
                     person,
                     locale,
                     services,
                     conv.flow,
                     copy.deepcopy(conv.data),  # handlers mutate it; the row must see a change
-                    now.astimezone(self.config.tz).date(),
-                    self.config.calendar,
-                    self.config.deadline_days,
-                    self.config.tz,
+                    now,
+                    self.config.setup,
+                    {name: adapter.display_name for name, adapter in self.adapters.items()},
                 )
                 await dispatch(ctx)
                 conversations.save(conv, ctx.flow, ctx.data, now)
                 replies, locale, person = ctx.replies, ctx.locale, ctx.person
-            channel = self.channels.get(inc.channel)
-            if channel is not None and channel.capabilities.toasts and isinstance(inc.payload, Choice):
-                toasts = [r for r in replies if isinstance(r, Toast)]
-                if toasts:
-                    toast = "\n".join(translate(t.msg, locale) for t in toasts)
-                    replies = [r for r in replies if not isinstance(r, Toast)]
+            toast = None
+            adapter = self.adapters.get(inc.channel)
+            if adapter is not None and isinstance(inc.payload, Choice):
+                toast, replies = take_toasts(replies, locale, adapter.capabilities)
             if replies:
                 await outbox_store.enqueue(
                     s,
@@ -206,7 +164,7 @@ class Router:
                     channel=inc.channel,
                     chat_id=inc.chat_id,
                     items=replies,
-                    person_id=person.id if person and inc.chat_kind == "private" else None,
+                    person_id=person.id if person and inc.chat_kind == ChatKind.PRIVATE else None,
                     locale=locale,
                 )
         self.handled += 1
@@ -241,7 +199,7 @@ class Router:
             async with self.sessions() as s, s.begin():
                 if await self._seen(s, inc):
                     return
-                s.add(ProcessedUpdate(channel=inc.channel, update_key=inc.message_id, at=self.clock()))
+                s.add(ProcessedUpdate(channel=inc.channel, update_key=inc.message_id, at=self.now()))
                 await outbox_store.enqueue(
                     s,
                     key=f"re:{inc.channel}:{inc.message_id}",
@@ -252,3 +210,6 @@ class Router:
                 )
         except Exception:
             log.exception("could not even record the failure of %s:%s", inc.channel, inc.message_id)
+
+
+__all__ = ["Outcome", "Router", "RouterConfig"]

@@ -2,21 +2,22 @@
 preview with counts and delivery time → send), the read-receipt button, and /broadcasts to follow progress and
 re-notify the chats that have not confirmed.
 
-Like the hazard report, the draft lives in the conversation state and the next question is always the first
-thing still missing, so a restart resumes it and nothing is asked twice.
+A form (handlers/form.py): the draft lives in the conversation state, so a restart resumes it and nothing is
+asked twice; the summary is the preview, with the real counts.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from bot.domain.broadcast import MAX_TEXT, RISKS, Scope, Target, may_broadcast, parse_codes
 from bot.i18n import N_, T
-from bot.messages import Card, Choice, Msg, Option, Payload, StoredMedia, TextIn, Toast
-from bot.ports import BroadcastDraft, BroadcastInfo, ServiceError
-from handlers.context import Context, button_id, flow_choice, flow_option
-from handlers.errors import explain
-from handlers.registry import action, command, flow
+from bot.messages import Button, Msg, Option, Payload, StoredMedia, TextIn, Toast
+from bot.notices.broadcasts import ACKNOWLEDGE
+from bot.ports import BroadcastDraft, BroadcastInfo
+from handlers.context import Known, flow_choice, flow_option
+from handlers.form import Choose, Draft, FormFlow, Options, Review, Step, Toggle
+from handlers.registry import action, command
 
 SCOPES: dict[str, str] = {
     Scope.ALL: N_("All my projects"),
@@ -36,26 +37,27 @@ FAILURES: dict[str, str] = {
     "gone": N_("chat no longer exists"),
     "error": N_("platform error"),
 }
-CHANNEL_NAMES: dict[str, str] = {"telegram": N_("Telegram"), "wecom": N_("WeCom"), "webchat": N_("web chat")}
 DEFAULT_TARGETS = [Target.GROUP.value, Target.MANAGER.value]
 MAX_REGIONS = 12
+NARROWED = (Scope.REGION, Scope.RISK, Scope.LIST)
+DETAILS = Button("bc")  # bc:<broadcast>
+REMIND = Button("bcre")  # bcre:<broadcast>
 
 
-def missing(d: dict[str, Any]) -> str:
-    if "text" not in d:
-        return "text"
-    if "scope" not in d:
-        return "scope"
-    if d["scope"] in (Scope.REGION, Scope.RISK, Scope.LIST) and not d.get("value"):
-        return "value"
-    if not d.get("targets_done"):
-        return "targets"
-    if "ack" not in d:
-        return "ack"
-    return "confirm"
+class BroadcastForm(TypedDict, total=False):
+    text: str
+    media: str  # sha256 of an attached photo
+    media_kind: str
+    scope: str
+    value: str  # the region, risk level or codes the scope needs
+    regions: list[str]  # the regions offered, in the order of their buttons
+    targets: list[str]
+    targets_done: bool
+    ack: bool
 
 
-def _draft(d: dict[str, Any]) -> BroadcastDraft:
+def _draft(data: Draft) -> BroadcastDraft:
+    d = cast(BroadcastForm, data)
     return BroadcastDraft(
         text=d["text"],
         scope=d["scope"],
@@ -64,114 +66,28 @@ def _draft(d: dict[str, Any]) -> BroadcastDraft:
         needs_ack=bool(d["ack"]),
         media=d.get("media"),
         media_kind=d.get("media_kind"),
-        media_name=d.get("media_name"),
     )
 
 
-def _duration(seconds: int) -> Msg:
-    if seconds <= 60:
-        return T("under a minute")
-    minutes = (seconds + 59) // 60
-    if minutes < 90:
-        return T("about {n} min", n=minutes)
-    return T("about {h} h {m} min", h=minutes // 60, m=minutes % 60)
+class Wording(Step):
+    """The notice's text; a photo sent first is its attachment, and a photo with a caption is a whole notice."""
 
+    key, label, takes_media = "text", N_("Notice"), True
 
-async def ask(ctx: Context) -> None:
-    d = ctx.data
-    step = missing(d)
-    if step == "text":
+    async def ask(self, ctx: Known, d: Draft) -> None:
         if d.get("media"):
             ctx.say(T("Attachment received. Now type the text of the notice."))
         else:
             ctx.say(
-                T(
-                    "Type the text of the notice (at most {n} characters). To attach a photo, send it first.",
-                    n=MAX_TEXT,
-                )
+                T("Type the text of the notice (at most {n} characters). To attach a photo, send it first.", n=MAX_TEXT)
             )
-    elif step == "scope":
-        ctx.ask(T("Who should receive it?"), [flow_option("scope", k, T(v)) for k, v in SCOPES.items()])
-    elif step == "value":
-        if d["scope"] == Scope.REGION:
-            assert ctx.person is not None
-            regions = (await ctx.services.broadcast_regions(ctx.person))[:MAX_REGIONS]
-            d["regions"] = regions
-            if not regions:
-                d.pop("scope")
-                ctx.say(T("None of your projects has a region recorded."))
-                await ask(ctx)
-                return
-            ctx.ask(T("Which region?"), [flow_option("region", i, r) for i, r in enumerate(regions)])
-        elif d["scope"] == Scope.RISK:
-            ctx.ask(T("Which risk level?"), [flow_option("risk", r, T(RISK_NAMES[r])) for r in RISKS])
-        else:
-            ctx.say(T("Type the project codes, separated by spaces or commas."))
-    elif step == "targets":
-        chosen = set(d.setdefault("targets", list(DEFAULT_TARGETS)))
-        options = [
-            flow_option("target", k, T("✓ {name}", name=T(v)) if k in chosen else T("☐ {name}", name=T(v)))
-            for k, v in TARGETS.items()
-        ]
-        options.append(flow_option("target", "done", T("Next")))
-        ctx.ask(T("In each project, send it to (press to switch on or off):"), options)
-    elif step == "ack":
-        ctx.ask(
-            T("Ask each chat to confirm it has read the notice?"),
-            [flow_option("ack", "yes", T("Yes, ask for a read receipt")), flow_option("ack", "no", T("No"))],
-        )
-    else:
-        await _preview(ctx)
 
-
-async def _preview(ctx: Context) -> None:
-    assert ctx.person is not None
-    d = ctx.data
-    try:
-        p = await ctx.services.preview_broadcast(ctx.person, _draft(d))
-    except ServiceError as err:
-        ctx.finish()
-        ctx.say(explain(err))
-        return
-    if p.unknown_codes:
-        ctx.say(T("Not among your projects, left out: {codes}", codes=", ".join(p.unknown_codes)))
-    if p.total == 0:
-        d.pop("scope", None)
-        d.pop("value", None)
-        d["targets_done"] = False
-        ctx.say(T("No chat can be reached with that choice. Please choose again."))
-        await ask(ctx)
-        return
-    channels = [
-        T("{channel}: {n} chats", channel=T(CHANNEL_NAMES[name]) if name in CHANNEL_NAMES else name, n=n)
-        for name, n in p.per_channel
-    ]
-    fields: list[tuple[Msg, Any]] = [
-        (T("Notice"), d["text"][:200]),
-        (T("Projects"), str(p.projects)),
-        (T("Chats"), channels),
-        (T("Delivery time"), _duration(p.seconds)),
-        (T("Read receipt"), T("asked") if d["ack"] else T("not asked")),
-    ]
-    if p.unreachable:
-        fields.append((T("No chat account"), T("{n} people cannot be reached", n=p.unreachable)))
-    if d.get("media"):
-        fields.append((T("Attachment"), T("photo")))
-    ctx.send(
-        Card(
-            T("Check the broadcast"),
-            tuple(fields),
-            (
-                flow_option("confirm", "send", T("Send to {n} chats", n=p.total)),
-                flow_option("confirm", "cancel", T("Cancel")),
-            ),
-        )
-    )
-
-
-async def _accept(ctx: Context, step: str, payload: Payload) -> bool:
-    d = ctx.data
-    if step == "text":
+    async def accept(self, ctx: Known, d: Draft, payload: Payload) -> bool:
+        if isinstance(payload, StoredMedia):
+            d["media"], d["media_kind"] = payload.sha256, "photo"  # the media store takes pictures only
+            if payload.caption and len(payload.caption) <= MAX_TEXT:
+                d["text"] = payload.caption.strip()
+            return True
         if not isinstance(payload, TextIn) or not payload.text.strip():
             ctx.say(T("Please type the text of the notice."))
             return False
@@ -185,106 +101,143 @@ async def _accept(ctx: Context, step: str, payload: Payload) -> bool:
             )
             return False
         d["text"] = payload.text.strip()
-    elif step == "scope":
-        value = flow_choice(payload, "scope")
-        if value not in SCOPES:
-            return False
-        d["scope"] = value
-    elif step == "value":
+        return True
+
+
+class Narrowing(Step):
+    """The region, risk level or project codes the chosen scope needs."""
+
+    key, label = "value", N_("Audience")
+
+    def applies(self, ctx: Known, d: Draft) -> bool:
+        return d.get("scope") in NARROWED
+
+    def done(self, d: Draft) -> bool:
+        return bool(d.get(self.key))
+
+    def owns(self, value: str) -> bool:
+        return value.startswith(("f:region:", "f:risk:"))
+
+    async def ask(self, ctx: Known, d: Draft) -> None:
+        if d["scope"] == Scope.REGION:
+            regions = (await ctx.services.broadcasts.regions(ctx.person))[:MAX_REGIONS]
+            d["regions"] = regions
+            if not regions:
+                d.pop("scope")
+                ctx.say(T("None of your projects has a region recorded."))
+                await FORM.resume(ctx)
+                return
+            ctx.ask(T("Which region?"), [flow_option("region", i, r) for i, r in enumerate(regions)])
+        elif d["scope"] == Scope.RISK:
+            ctx.ask(T("Which risk level?"), [flow_option("risk", r, T(RISK_NAMES[r])) for r in RISKS])
+        else:
+            ctx.say(T("Type the project codes, separated by spaces or commas."))
+
+    async def accept(self, ctx: Known, d: Draft, payload: Payload) -> bool:
         if d["scope"] == Scope.REGION:
             value = flow_choice(payload, "region")
             regions = d.get("regions", [])
-            if value is None or not value.isdigit() or int(value) >= len(regions):
+            if value is None or not value.isascii() or not value.isdigit() or int(value) >= len(regions):
                 return False
-            d["value"] = regions[int(value)]
+            d[self.key] = regions[int(value)]
         elif d["scope"] == Scope.RISK:
             value = flow_choice(payload, "risk")
             if value not in RISKS:
                 return False
-            d["value"] = value
+            d[self.key] = value
         else:
             codes = parse_codes(payload.text) if isinstance(payload, TextIn) else []
             if not codes:
                 ctx.say(T("Type the project codes, separated by spaces or commas."))
                 return False
-            d["value"] = " ".join(codes)
-    elif step == "targets":
-        value = flow_choice(payload, "target")
-        chosen: list[str] = d["targets"]
-        if value == "done":
-            if not chosen:
-                ctx.say(T("Choose at least one."))
-                return False
-            d["targets_done"] = True
-        elif value in TARGETS:
-            if value in chosen:
-                chosen.remove(value)
-            else:
-                chosen.append(value)
-        else:
-            return False
-    elif step == "ack":
-        value = flow_choice(payload, "ack")
-        if value not in ("yes", "no"):
-            return False
-        d["ack"] = value == "yes"
-    return True
+            d[self.key] = " ".join(codes)
+        return True
 
 
-async def on_input(ctx: Context, payload: Payload) -> None:
-    d = ctx.data
-    step = missing(d)
-    if isinstance(payload, StoredMedia) and step == "text":
-        d["media"] = payload.sha256
-        d["media_kind"] = "photo"  # the media store takes pictures only
-        if payload.caption and len(payload.caption) <= MAX_TEXT:
-            d["text"] = payload.caption.strip()  # a photo with a caption is a whole notice
-        await ask(ctx)
-        return
-    if step == "confirm":
-        value = flow_choice(payload, "confirm")
-        if value == "send":
-            await _send(ctx)
-            return
-        if value == "cancel":
-            ctx.finish()
-            ctx.say(T("Broadcast cancelled. Nothing was sent."))
-            return
-        await ask(ctx)
-        return
-    said = len(ctx.replies)
-    if not await _accept(ctx, step, payload) and len(ctx.replies) == said:
-        if isinstance(payload, Choice):
-            ctx.refuse(T("That button belongs to an earlier question."))
-        else:
-            ctx.say(T("Please pick one of the options."))
-    await ask(ctx)
+def _named(names: dict[str, str]) -> Options:
+    return [(k, T(v)) for k, v in names.items()]
 
 
-async def _send(ctx: Context) -> None:
-    assert ctx.person is not None
-    try:
-        info = await ctx.services.send_broadcast(ctx.person, _draft(ctx.data))
-    except ServiceError as err:
-        ctx.finish()
-        ctx.say(explain(err))
+STEPS: tuple[Step, ...] = (
+    Wording(),
+    Choose("scope", N_("Who should receive it?"), _named(SCOPES), label=N_("Audience"), clears=("value", "regions")),
+    Narrowing(),
+    Toggle(
+        "targets",
+        N_("In each project, send it to (press to switch on or off):"),
+        _named(TARGETS),
+        label=N_("Send to"),
+        default=DEFAULT_TARGETS,
+    ),
+    Choose(
+        "ack",
+        N_("Ask each chat to confirm it has read the notice?"),
+        [(True, T("Yes, ask for a read receipt")), (False, T("No"))],
+        label=N_("Read receipt"),
+    ),
+)
+
+
+def _duration(seconds: int) -> Msg:
+    if seconds <= 60:
+        return T("under a minute")
+    minutes = (seconds + 59) // 60
+    if minutes < 90:
+        return T("about {n} min", n=minutes)
+    return T("about {h} h {m} min", h=minutes // 60, m=minutes % 60)
+
+
+async def review(ctx: Known, d: Draft) -> Review | None:
+    """The preview, with the real counts of projects and chats and the delivery time at the platforms' rates."""
+    p = await ctx.attempt(ctx.services.broadcasts.preview(ctx.person, _draft(d)), end_flow=True)
+    if p is None:
+        return None
+    if p.unknown_codes:
+        ctx.say(T("Not among your projects, left out: {codes}", codes=", ".join(p.unknown_codes)))
+    if p.total == 0:
+        for key in ("scope", "value", "targets_done"):
+            d.pop(key, None)
+        ctx.say(T("No chat can be reached with that choice. Please choose again."))
+        return None
+    channels = [
+        T("{channel}: {n} chats", channel=T(ctx.channel_names.get(name, name)), n=n) for name, n in p.per_channel
+    ]
+    fields: list[tuple[Msg, Any]] = [
+        (T("Notice"), d["text"][:200]),
+        (T("Projects"), str(p.projects)),
+        (T("Chats"), channels),
+        (T("Delivery time"), _duration(p.seconds)),
+        (T("Read receipt"), T("asked") if d["ack"] else T("not asked")),
+    ]
+    if p.unreachable:
+        fields.append((T("No chat account"), T("{n} people cannot be reached", n=p.unreachable)))
+    if d.get("media"):
+        fields.append((T("Attachment"), T("photo")))
+    return Review(T("Check the broadcast"), tuple(fields), T("Send to {n} chats", n=p.total))
+
+
+async def submit(ctx: Known, d: Draft) -> None:
+    info = await ctx.attempt(ctx.services.broadcasts.send(ctx.person, _draft(d)), end_flow=True)
+    if info is None:
         return
     ctx.finish()
     ctx.ask(
         T("Broadcast #{id} is on its way to {n} chats. Progress: /broadcasts", id=info.id, n=info.targets),
-        [Option(f"bc:{info.id}", T("Show progress"))],
+        [DETAILS.option(T("Show progress"), info.id)],
     )
 
 
-async def resume(ctx: Context) -> None:
-    await ask(ctx)
+FORM = FormFlow(
+    "broadcast",
+    N_("broadcast"),
+    STEPS,
+    submit=submit,
+    review=review,
+    cancelled=N_("Broadcast cancelled. Nothing was sent."),
+)
 
 
-FLOW = flow("broadcast", N_("broadcast"), on_input, resume)
-
-
-def _may(ctx: Context) -> bool:
-    assert ctx.person is not None
+def _may(ctx: Known) -> bool:
     if not may_broadcast(ctx.person.org_kind):
         ctx.refuse(T("Only insurers, associations and authorities can send broadcasts."))
         return False
@@ -295,10 +248,9 @@ def _may(ctx: Context) -> bool:
 
 
 @command("broadcast", help=N_("/broadcast – send a notice to many projects (insurers, authorities)"), starts_flow=True)
-async def broadcast(ctx: Context, args: tuple[str, ...]) -> None:
+async def broadcast(ctx: Known, args: tuple[str, ...]) -> None:
     if _may(ctx):
-        ctx.start("broadcast", {})
-        await ask(ctx)
+        await FORM.begin(ctx)
 
 
 def _progress(b: BroadcastInfo) -> Msg:
@@ -318,58 +270,43 @@ def _progress(b: BroadcastInfo) -> Msg:
 
 
 @command("broadcasts", help=N_("/broadcasts – progress and read receipts of recent broadcasts"))
-async def broadcasts(ctx: Context, args: tuple[str, ...]) -> None:
+async def broadcasts(ctx: Known, args: tuple[str, ...]) -> None:
     if not _may(ctx):
         return
-    assert ctx.person is not None
-    items = await ctx.services.broadcasts(ctx.person)
+    items = await ctx.services.broadcasts.recent(ctx.person)
     if not items:
         ctx.say(T("No broadcasts yet. Send one with /broadcast."))
         return
     ctx.ask(
         T("Recent broadcasts:\n{lines}", lines=[_progress(b) for b in items]),
-        [Option(f"bc:{b.id}", T("#{id} details", id=b.id)) for b in items],
+        [DETAILS.option(T("#{id} details", id=b.id), b.id) for b in items],
     )
 
 
-@action("bc")
-async def details(ctx: Context, args: tuple[str, ...]) -> None:
-    if not _may(ctx):
-        return
-    assert ctx.person is not None
-    ref = button_id(ctx, args)
-    if ref is None:
-        return
-    try:
-        b = await ctx.services.broadcast(ctx.person, ref)
-    except ServiceError as err:
-        ctx.refuse(explain(err))
+@action(DETAILS)
+async def details(ctx: Known, args: tuple[str, ...]) -> None:
+    ref = ctx.button_id(args) if _may(ctx) else None
+    b = await ctx.attempt(ctx.services.broadcasts.find(ctx.person, ref)) if ref is not None else None
+    if b is None:
         return
     lines: list[Msg] = [_progress(b)]
     for code, n in b.failures:
         lines.append(T("Failed: {reason} – {n}", reason=T(FAILURES.get(code, FAILURES["error"])), n=n))
-    options = [Option(f"bc:{b.id}", T("Refresh"))]
+    options: list[Option] = [DETAILS.option(T("Refresh"), b.id)]
     if b.needs_ack:
         silent = b.targets - b.acked
         if b.silent:
             lines.append(T("Not confirmed yet ({n}):\n{names}", n=silent, names="\n".join(b.silent)))
         if silent:
-            options.append(Option(f"bcre:{b.id}", T("Remind the {n} who have not confirmed", n=silent)))
+            options.append(REMIND.option(T("Remind the {n} who have not confirmed", n=silent), b.id))
     ctx.ask(T("{lines}", lines=lines), options)
 
 
-@action("bcre")
-async def renotify(ctx: Context, args: tuple[str, ...]) -> None:
-    if not _may(ctx):
-        return
-    assert ctx.person is not None
-    ref = button_id(ctx, args)
-    if ref is None:
-        return
-    try:
-        n = await ctx.services.renotify_broadcast(ctx.person, ref)
-    except ServiceError as err:
-        ctx.refuse(explain(err))
+@action(REMIND)
+async def renotify(ctx: Known, args: tuple[str, ...]) -> None:
+    ref = ctx.button_id(args) if _may(ctx) else None
+    n = await ctx.attempt(ctx.services.broadcasts.renotify(ctx.person, ref)) if ref is not None else None
+    if n is None:
         return
     if n == 0:
         ctx.say(T("Every chat that received it has confirmed, or none can be reached."))
@@ -377,16 +314,12 @@ async def renotify(ctx: Context, args: tuple[str, ...]) -> None:
         ctx.say(T("Reminder on its way to the {n} chats that have not confirmed.", n=n))
 
 
-@action("bcack")
-async def acknowledge(ctx: Context, args: tuple[str, ...]) -> None:
-    assert ctx.person is not None
-    ref = button_id(ctx, args)
-    if ref is None:
-        return
-    try:
-        first = await ctx.services.acknowledge_broadcast(ctx.person, ref, ctx.inc.channel, ctx.inc.chat_id)
-    except ServiceError as err:
-        ctx.refuse(explain(err))
+@action(ACKNOWLEDGE)
+async def acknowledge(ctx: Known, args: tuple[str, ...]) -> None:
+    ref = ctx.button_id(args)
+    call = ctx.services.broadcasts.acknowledge(ctx.person, ref, ctx.inc.channel, ctx.inc.chat_id) if ref else None
+    first = await ctx.attempt(call) if call is not None else None
+    if first is None:
         return
     # A pop-up where the channel has one: a group does not need forty "thank you" messages.
     ctx.send(Toast(T("Thank you, confirmed.") if first else T("Already confirmed. Thank you.")))

@@ -1,37 +1,62 @@
 """What a handler gets for one incoming message: who is speaking, their conversation state, the services,
-and a place to put replies. Replies are rendered later, in the person's language, by the outbox."""
+and a place to put replies. Replies are rendered later, in the person's language, by the outbox.
+
+`Context[PersonInfo]` (`Known`) is what a handler registered with `needs_person` gets: its person is never None.
+`Anyone` is the context of handlers that also serve people not yet known (joining, /help, /lang, /lec)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeGuard, TypeVar
 from zoneinfo import ZoneInfo
 
+from bot.domain.deployment import Deployment
 from bot.domain.levels import Level
+from bot.domain.numbering import parse_id
 from bot.domain.workdays import WorkCalendar
 from bot.i18n import T
 from bot.messages import ChatKind, Choice, Choices, Incoming, Item, Msg, Option, Text, Toast
-from bot.ports import PersonInfo, Services
+from bot.ports import PersonInfo, ServiceError, Services
+from handlers.errors import explain
+
+P = TypeVar("P", PersonInfo, PersonInfo | None)
+R = TypeVar("R")
 
 
 @dataclass
-class Context:
+class Context(Generic[P]):
     inc: Incoming
-    person: PersonInfo | None
+    person: P
     locale: str
     services: Services
     flow: str | None
     data: dict[str, Any]
-    today: dt.date
-    calendar: WorkCalendar
-    deadline_days: dict[Level, int]
-    tz: ZoneInfo
+    now: dt.datetime
+    setup: Deployment
+    channel_names: Mapping[str, str] = field(default_factory=dict)  # channel → its display name (message id)
     replies: list[Item] = field(default_factory=list)
 
     @property
     def in_group(self) -> bool:
         return self.inc.chat_kind == ChatKind.GROUP
+
+    @property
+    def today(self) -> dt.date:
+        return self.setup.today(self.now)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.setup.tz
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        return self.setup.calendar
+
+    @property
+    def deadline_days(self) -> Mapping[Level, int]:
+        return self.setup.deadline_days
 
     def say(self, msg: Msg) -> None:
         self.replies.append(Text(msg))
@@ -54,6 +79,34 @@ class Context:
         self.flow = None
         self.data = {}
 
+    async def attempt(self, call: Awaitable[R], *, end_flow: bool = False) -> R | None:
+        """The service's answer, or None after telling the person why it refused. `end_flow`: a refusal also
+        ends the conversation (the reason is then a message that stays, not a pop-up)."""
+        try:
+            return await call
+        except ServiceError as err:
+            if end_flow:
+                self.finish()
+                self.say(explain(err))
+            else:
+                self.refuse(explain(err))
+            return None
+
+    def button_id(self, args: tuple[str, ...]) -> int | None:
+        """The id a button carries (`prefix:<id>`); None, after telling the person, when it is not one."""
+        value = parse_id(args[0]) if args else None
+        if value is None:
+            self.refuse(T("That button is no longer valid."))
+        return value
+
+
+Known = Context[PersonInfo]
+Anyone = Context[PersonInfo | None]
+
+
+def known(ctx: Anyone) -> TypeGuard[Known]:
+    return ctx.person is not None
+
 
 def flow_option(step: str, value: object, label: Any) -> Option:
     """A button that answers the current flow's `step` (value `f:<step>:<value>`)."""
@@ -65,11 +118,3 @@ def flow_choice(payload: Any, step: str) -> str | None:
     if isinstance(payload, Choice) and payload.value.startswith(f"f:{step}:"):
         return payload.value[len(step) + 3 :]
     return None
-
-
-def button_id(ctx: Context, args: tuple[str, ...]) -> int | None:
-    """The number a button carries (`prefix:<id>`); None, after telling the person, when it is not one."""
-    if not args or not args[0].isdigit():
-        ctx.refuse(T("That button is no longer valid."))
-        return None
-    return int(args[0])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.i18n import N_, T
 from bot.messages import Choice, Command, Location, Media, Option, StoredMedia, TextIn
-from handlers import (  # noqa: F401
+from handlers import (  # noqa: F401  (each module registers its commands, buttons and flows)
     broadcast,
     complaint,
     hazard_report,
@@ -17,26 +17,28 @@ from handlers import (  # noqa: F401
     training,
     visits,
 )
-from handlers.context import Context
-from handlers.registry import ACTIONS, COMMANDS, FLOWS, CommandSpec, command
+from handlers.context import Anyone, known
+from handlers.registry import ACTIONS, COMMANDS, FLOWS, NOT_KNOWN, CommandSpec, public_command
+
+BUSY_CONTINUE, BUSY_CANCEL = "busy:continue", "busy:cancel"
 
 
-async def _run(ctx: Context, spec: CommandSpec, args: tuple[str, ...]) -> None:
+async def _run(ctx: Anyone, spec: CommandSpec, args: tuple[str, ...]) -> None:
     if spec.needs_person and ctx.person is None:
-        ctx.refuse(T("I do not know you yet. Please send the invite code you received from your administrator."))
+        ctx.refuse(T(NOT_KNOWN))
         return
     if spec.starts_flow and ctx.flow is not None:
         # Never drop a half-finished flow silently: the person chooses.
         title = FLOWS[ctx.flow].title
         ctx.ask(
             T("You have an unfinished {flow}. Continue it, or cancel it first?", flow=T(title)),
-            [Option("busy:continue", T("Continue")), Option("busy:cancel", T("Cancel it"))],
+            [Option(BUSY_CONTINUE, T("Continue")), Option(BUSY_CANCEL, T("Cancel it"))],
         )
         return
     await spec.fn(ctx, args)
 
 
-async def cancel(ctx: Context) -> None:
+async def cancel(ctx: Anyone) -> None:
     if ctx.flow is None:
         ctx.say(T("Nothing to cancel."))
         return
@@ -45,12 +47,12 @@ async def cancel(ctx: Context) -> None:
     ctx.say(T("Cancelled the {flow}. Nothing was saved.", flow=T(title)))
 
 
-@command("cancel", help=N_("/cancel – stop what you are doing"), needs_person=False)
-async def cancel_command(ctx: Context, args: tuple[str, ...]) -> None:
+@public_command("cancel", help=N_("/cancel – stop what you are doing"))
+async def cancel_command(ctx: Anyone, args: tuple[str, ...]) -> None:
     await cancel(ctx)
 
 
-async def dispatch(ctx: Context) -> None:
+async def dispatch(ctx: Anyone) -> None:
     payload = ctx.inc.payload
     if isinstance(payload, Command):
         name = payload.name.lower()
@@ -69,11 +71,11 @@ async def dispatch(ctx: Context) -> None:
                 return
             await FLOWS[ctx.flow].on_input(ctx, payload)
             return
-        if value == "busy:continue":
+        if value == BUSY_CONTINUE:
             if ctx.flow is not None:
                 await FLOWS[ctx.flow].resume(ctx)
             return
-        if value == "busy:cancel":
+        if value == BUSY_CANCEL:
             await cancel(ctx)
             return
         prefix, _, rest = value.partition(":")
@@ -89,11 +91,11 @@ async def dispatch(ctx: Context) -> None:
         await FLOWS[ctx.flow].on_input(ctx, payload)
         return
 
-    if ctx.person is None:
+    if not known(ctx):
         if isinstance(payload, TextIn):
             await onboarding.unbound_text(ctx, payload.text)
         else:
-            ctx.say(T("I do not know you yet. Please send the invite code you received from your administrator."))
+            ctx.say(T(NOT_KNOWN))
         return
 
     if isinstance(payload, StoredMedia):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.i18n import N_, T
 from bot.messages import Msg
+from bot.notices.hazards import STATUS_NAMES
 from bot.ports import ServiceError
 
 REASONS: dict[str, str] = {
@@ -54,8 +55,6 @@ OTHER_STATES = {
 
 
 def explain(error: ServiceError) -> Msg:
-    from bot.notices import STATUS_NAMES
-
     key = REASONS.get(error.reason, N_("That did not work. Please try again."))
     if error.reason == "conflict":
         status = error.details.get("status", "")

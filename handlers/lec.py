@@ -6,9 +6,9 @@ from typing import Any
 
 from bot.domain.lec import LecResult, format_score, score, tables
 from bot.i18n import N_, T
-from bot.messages import Choice, Msg, Option, Payload
+from bot.messages import Button, Choice, Msg, Option, Payload
 from handlers.context import Context
-from handlers.registry import action, command, flow
+from handlers.registry import open_flow, public_action, public_command
 
 FACTORS = ("L", "E", "C")
 PROMPTS = {
@@ -16,21 +16,26 @@ PROMPTS = {
     "E": N_("E – how often are people exposed?"),
     "C": N_("C – how bad would the consequence be?"),
 }
+COLOURS = {"red": N_("red"), "orange": N_("orange"), "yellow": N_("yellow"), "blue": N_("blue")}
+MENU = Button("menu:lec")
 
 
 def next_factor(scores: dict[str, Any]) -> str | None:
     return next((f for f in FACTORS if f not in scores), None)
 
 
-def ask_factor(ctx: Context, kind: str) -> None:
-    table = {"L": tables().L, "E": tables().E, "C": tables().C}[kind]
+def _table(kind: str) -> Any:
+    return {"L": tables().L, "E": tables().E, "C": tables().C}[kind]
+
+
+def ask_factor(ctx: Context[Any], kind: str) -> None:
     ctx.ask(
         T(PROMPTS[kind]),
         [
             Option(
                 f"f:lec{kind}:{format_score(f.score)}", T("{score} · {desc}", score=format_score(f.score), desc=f.desc)
             )
-            for f in table
+            for f in _table(kind)
         ],
     )
 
@@ -43,8 +48,7 @@ def take_factor(kind: str, payload: Payload) -> float | None:
         value = float(payload.value.rsplit(":", 1)[1])
     except ValueError:
         return None
-    table = {"L": tables().L, "E": tables().E, "C": tables().C}[kind]
-    return value if any(f.score == value for f in table) else None
+    return value if any(f.score == value for f in _table(kind)) else None
 
 
 def result_message(r: LecResult) -> Msg:
@@ -61,16 +65,13 @@ def result_message(r: LecResult) -> Msg:
     )
 
 
-COLOURS = {"red": N_("red"), "orange": N_("orange"), "yellow": N_("yellow"), "blue": N_("blue")}
-
-
-async def _resume(ctx: Context) -> None:
+async def _resume(ctx: Context[Any]) -> None:
     kind = next_factor(ctx.data)
     if kind:
         ask_factor(ctx, kind)
 
 
-async def _on_input(ctx: Context, payload: Payload) -> None:
+async def _on_input(ctx: Context[Any], payload: Payload) -> None:
     kind = next_factor(ctx.data)
     assert kind is not None
     value = take_factor(kind, payload)
@@ -89,15 +90,15 @@ async def _on_input(ctx: Context, payload: Payload) -> None:
         await _resume(ctx)
 
 
-FLOW = flow("lec", N_("LEC risk score"), _on_input, _resume)
+FLOW = open_flow("lec", N_("LEC risk score"), _on_input, _resume)
 
 
-@command("lec", help=N_("/lec – score a risk with the LEC method"), starts_flow=True, needs_person=False)
-async def lec(ctx: Context, args: tuple[str, ...]) -> None:
+@public_command("lec", help=N_("/lec – score a risk with the LEC method"), starts_flow=True)
+async def lec(ctx: Context[Any], args: tuple[str, ...]) -> None:
     ctx.start("lec")
     await _resume(ctx)
 
 
-@action("menu:lec", starts_flow=True, needs_person=False)
-async def lec_menu(ctx: Context, args: tuple[str, ...]) -> None:
+@public_action(MENU, starts_flow=True)
+async def lec_menu(ctx: Context[Any], args: tuple[str, ...]) -> None:
     await lec(ctx, ())

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from bot.domain.roles import Action, Role
+from bot.domain.roles import Role
 from bot.i18n import N_, T
-from bot.messages import Msg, Option
-from bot.ports import ServiceError
-from handlers.context import Context
-from handlers.errors import explain
-from handlers.registry import COMMANDS, action, command
+from bot.messages import Button, Msg, Option
+from handlers import hazard_report, lec, queries
+from handlers.context import Anyone, Context, Known
+from handlers.registry import COMMANDS, command, public_action, public_command
 
 ROLE_NAMES: dict[str, str] = {
     Role.PROJECT_MANAGER: N_("project manager"),
@@ -25,33 +25,34 @@ ROLE_NAMES: dict[str, str] = {
     Role.ASSOCIATION: N_("association"),
 }
 CODE = re.compile(r"^[A-Za-z0-9]{6,16}$")
+LANGUAGE = Button("lang")  # lang:zh_CN | lang:en
+LANGUAGE_MENU = Button("menu:lang")
 
 
 def looks_like_code(text: str) -> bool:
     return bool(CODE.match(text.strip()))
 
 
-def menu_options(ctx: Context) -> list[Option]:
+def menu_options() -> list[Option]:
     return [
-        Option("menu:report", T("Report a hazard")),
-        Option("menu:hazards", T("Open hazards")),
-        Option("menu:lec", T("LEC risk score")),
-        Option("menu:lang", T("Language")),
+        hazard_report.MENU.option(T("Report a hazard")),
+        queries.MENU.option(T("Open hazards")),
+        lec.MENU.option(T("LEC risk score")),
+        LANGUAGE_MENU.option(T("Language")),
     ]
 
 
-def show_menu(ctx: Context, prompt: Msg | None = None) -> None:
-    ctx.ask(prompt or T("What would you like to do?"), menu_options(ctx))
+def show_menu(ctx: Context[Any], prompt: Msg | None = None) -> None:
+    ctx.ask(prompt or T("What would you like to do?"), menu_options())
 
 
-async def redeem(ctx: Context, code: str) -> None:
-    try:
-        person, project, role = await ctx.services.redeem_invite(
-            ctx.inc.channel, ctx.inc.user_id, ctx.inc.chat_id, code
-        )
-    except ServiceError as err:
-        ctx.refuse(explain(err))
+async def redeem(ctx: Anyone, code: str) -> None:
+    joined = await ctx.attempt(
+        ctx.services.people.redeem_invite(ctx.inc.channel, ctx.inc.user_id, ctx.inc.chat_id, code)
+    )
+    if joined is None:
         return
+    person, project, role = joined
     ctx.person = person
     if person.locale:
         ctx.locale = person.locale
@@ -66,8 +67,8 @@ async def redeem(ctx: Context, code: str) -> None:
     show_menu(ctx)
 
 
-@command("start", help=N_("/start – begin, or join with an invite code"), needs_person=False)
-async def start(ctx: Context, args: tuple[str, ...]) -> None:
+@public_command("start", help=N_("/start – begin, or join with an invite code"))
+async def start(ctx: Anyone, args: tuple[str, ...]) -> None:
     if args:
         await redeem(ctx, args[0])
         return
@@ -82,7 +83,7 @@ async def start(ctx: Context, args: tuple[str, ...]) -> None:
     show_menu(ctx, T("Hello, {name}. What would you like to do?", name=ctx.person.name))
 
 
-async def unbound_text(ctx: Context, text: str) -> None:
+async def unbound_text(ctx: Anyone, text: str) -> None:
     """Someone not yet known writes: a code is tried, anything else gets the way in."""
     if ctx.in_group:
         ctx.say(T("Please talk to me in a private chat first and send your invite code there."))
@@ -93,46 +94,44 @@ async def unbound_text(ctx: Context, text: str) -> None:
 
 
 @command("bind", help=N_("/bind <code> – link this group chat to its project"))
-async def bind(ctx: Context, args: tuple[str, ...]) -> None:
-    assert ctx.person is not None
+async def bind(ctx: Known, args: tuple[str, ...]) -> None:
     if not ctx.in_group:
         ctx.say(T("/bind works in a project group chat: add me to the group and send /bind <code> there."))
         return
     if not args:
         ctx.say(T("Send /bind followed by the group code, for example: /bind ABCD2345"))
         return
-    try:
-        project = await ctx.services.bind_group(ctx.person, ctx.inc.channel, ctx.inc.chat_id, args[0], None)
-    except ServiceError as err:
-        ctx.refuse(explain(err))
-        return
-    ctx.say(T("This group is now linked to {project}. Project notices will be posted here.", project=project.name))
+    project = await ctx.attempt(
+        ctx.services.people.bind_group(ctx.person, ctx.inc.channel, ctx.inc.chat_id, args[0], None)
+    )
+    if project is not None:
+        ctx.say(T("This group is now linked to {project}. Project notices will be posted here.", project=project.name))
 
 
-@command("lang", help=N_("/lang – choose your language"), needs_person=False)
-async def lang(ctx: Context, args: tuple[str, ...]) -> None:
-    ctx.ask(T("Choose your language"), [Option("lang:zh_CN", "中文"), Option("lang:en", "English")])
+@public_command("lang", help=N_("/lang – choose your language"))
+async def lang(ctx: Anyone, args: tuple[str, ...]) -> None:
+    ctx.ask(T("Choose your language"), [LANGUAGE.option("中文", "zh_CN"), LANGUAGE.option("English", "en")])
 
 
-@action("menu:lang", needs_person=False)
-async def lang_menu(ctx: Context, args: tuple[str, ...]) -> None:
+@public_action(LANGUAGE_MENU)
+async def lang_menu(ctx: Anyone, args: tuple[str, ...]) -> None:
     await lang(ctx, ())
 
 
-@action("lang", needs_person=False)
-async def set_lang(ctx: Context, args: tuple[str, ...]) -> None:
+@public_action(LANGUAGE)
+async def set_lang(ctx: Anyone, args: tuple[str, ...]) -> None:
     locale = args[0] if args and args[0] in ("zh_CN", "en") else None
     if locale is None:
         ctx.refuse(T("That button is no longer valid."))
         return
     if ctx.person is not None:
-        await ctx.services.set_locale(ctx.person, locale)
+        await ctx.services.people.set_locale(ctx.person, locale)
     ctx.locale = locale
     ctx.say(T("Language set to English."))
 
 
-@command("help", help=N_("/help – what I can do"), needs_person=False)
-async def help_(ctx: Context, args: tuple[str, ...]) -> None:
+@public_command("help", help=N_("/help – what I can do"))
+async def help_(ctx: Anyone, args: tuple[str, ...]) -> None:
     lines = [T(spec.help) for spec in COMMANDS.values() if spec.help and (ctx.person or not spec.needs_person)]
     ctx.say(T("Commands:\n{lines}", lines=lines))
     if ctx.person is not None:
@@ -140,29 +139,22 @@ async def help_(ctx: Context, args: tuple[str, ...]) -> None:
 
 
 @command("whoami", help=N_("/whoami – who I think you are, and your projects"))
-async def whoami(ctx: Context, args: tuple[str, ...]) -> None:
-    assert ctx.person is not None
-    projects = await ctx.services.projects(ctx.person)
+async def whoami(ctx: Known, args: tuple[str, ...]) -> None:
+    projects = await ctx.services.people.projects(ctx.person)
     names = "、".join(p.name for p in projects) or "—"
     ctx.say(
         T("You are {name} ({org}). Projects: {projects}", name=ctx.person.name, org=ctx.person.org_name, projects=names)
     )
 
 
-async def reporting_projects(ctx: Context) -> list[int]:
-    assert ctx.person is not None
-    return [p.id for p in await ctx.services.projects(ctx.person, Action.REPORT_HAZARD)]
-
-
 QUIET = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)\s*[-–~]\s*([01]\d|2[0-3]):([0-5]\d)$")
 
 
 @command("quiet", help=N_("/quiet 22:00-07:00 – no non-urgent reminders in these hours (/quiet default to reset)"))
-async def quiet(ctx: Context, args: tuple[str, ...]) -> None:
-    assert ctx.person is not None
+async def quiet(ctx: Known, args: tuple[str, ...]) -> None:
     text = " ".join(args).strip()
     if text.lower() in ("default", "默认"):
-        await ctx.services.set_quiet_hours(ctx.person, None, None)
+        await ctx.services.people.set_quiet_hours(ctx.person, None, None)
         ctx.say(T("Quiet hours reset to the default."))
         return
     m = QUIET.match(text)
@@ -175,7 +167,7 @@ async def quiet(ctx: Context, args: tuple[str, ...]) -> None:
         )
         return
     start, end = f"{m.group(1)}:{m.group(2)}", f"{m.group(3)}:{m.group(4)}"
-    await ctx.services.set_quiet_hours(ctx.person, start, end)
+    await ctx.services.people.set_quiet_hours(ctx.person, start, end)
     ctx.say(
         T("No non-urgent reminders between {start} and {end}; they come in your next digest.", start=start, end=end)
     )

@@ -2,115 +2,90 @@
 
 from __future__ import annotations
 
+from typing import TypedDict, cast
+
 from bot.domain.levels import Status
 from bot.i18n import N_, T
-from bot.messages import Card, Choice, Option, Payload, StoredMedia, TextIn
-from bot.notices import hazard_fields
-from bot.ports import Conflict, ServiceError
-from handlers.context import Context, button_id
+from bot.messages import Card, Msg
+from bot.notices.hazards import RECTIFY, hazard_fields
+from bot.ports import Conflict
+from handlers.context import Known
 from handlers.errors import explain
-from handlers.registry import action, command, flow
+from handlers.form import Draft, FormFlow, PhotoBox, Photos, Review, Write
+from handlers.registry import action, command
 
 MAX_PHOTOS = 9
 MAX_NOTE = 1000
 
 
-async def ask(ctx: Context) -> None:
-    d = ctx.data
-    if not d.get("photos_done"):
-        n = len(d.get("photos", []))
-        if n == 0:
-            ctx.say(T("Send photos that show the hazard has been fixed ({number}).", number=d["number"]))
-        else:
-            ctx.ask(T("Photo {n} received. Send more, or press Done.", n=n), [Option("f:rphotos:done", T("Done"))])
-    elif "note" not in d:
-        ctx.say(T("Describe in a sentence what was done."))
-    else:
-        ctx.ask(
-            T("Submit the rectification of {number} for re-inspection?", number=d["number"]),
-            [Option("f:rconfirm:submit", T("Submit")), Option("f:rconfirm:cancel", T("Cancel"))],
-        )
+class RectificationDraft(TypedDict, total=False):
+    hazard: int
+    number: str
+    photos: list[str]
+    photos_done: bool
+    note: str
 
 
-async def on_input(ctx: Context, payload: Payload) -> None:
-    d = ctx.data
-    if isinstance(payload, StoredMedia):
-        photos = d.setdefault("photos", [])
-        if len(photos) >= MAX_PHOTOS:
-            ctx.say(T("That is enough photos for one hazard (at most {n}).", n=MAX_PHOTOS))
-        elif payload.sha256 not in photos:
-            photos.append(payload.sha256)
-        await ask(ctx)
+def _first_photo(d: Draft) -> Msg:
+    return T("Send photos that show the hazard has been fixed ({number}).", number=d["number"])
+
+
+async def review(ctx: Known, data: Draft) -> Review:
+    d = cast(RectificationDraft, data)
+    return Review(
+        T("Submit the rectification of {number} for re-inspection?", number=d["number"]),
+        ((T("Photos"), str(len(d["photos"]))), (T("Rectification note"), d["note"])),
+    )
+
+
+async def submit(ctx: Known, data: Draft) -> None:
+    d = cast(RectificationDraft, data)
+    call = ctx.services.hazards.submit_rectification(ctx.person, d["hazard"], d["photos"], d["note"])
+    hazard = await ctx.attempt(call, end_flow=True)
+    if hazard is None:
         return
-    if not d.get("photos_done"):
-        if isinstance(payload, Choice) and payload.value == "f:rphotos:done" and d.get("photos"):
-            d["photos_done"] = True
-        else:
-            ctx.say(T("Please send a photo of the result."))
-    elif "note" not in d:
-        if isinstance(payload, TextIn) and 2 <= len(payload.text.strip()) <= MAX_NOTE:
-            d["note"] = payload.text.strip()
-        elif isinstance(payload, TextIn):
-            ctx.say(T("Please write between 2 and {max} characters.", max=MAX_NOTE))
-        else:
-            ctx.say(T("Please type it as text."))
-    elif isinstance(payload, Choice) and payload.value == "f:rconfirm:cancel":
-        ctx.finish()
-        ctx.say(T("Cancelled. Nothing was submitted."))
+    ctx.finish()
+    ctx.say(T("Submitted. {number} now waits for re-inspection; you will hear the result here.", number=hazard.number))
+
+
+FORM = FormFlow(
+    "rectify",
+    N_("rectification"),
+    (
+        Photos("photos", _first_photo, nudge=N_("Please send a photo of the result."), label=N_("Photos")),
+        Write("note", N_("Describe in a sentence what was done."), label=N_("Rectification note"), max_len=MAX_NOTE),
+    ),
+    submit=submit,
+    review=review,
+    cancelled=N_("Cancelled. Nothing was submitted."),
+    photos=PhotoBox("photos", MAX_PHOTOS),
+)
+
+
+async def begin(ctx: Known, ref: str) -> None:
+    hazard = await ctx.attempt(ctx.services.hazards.find(ctx.person, ref))
+    if hazard is None:
         return
-    elif isinstance(payload, Choice) and payload.value == "f:rconfirm:submit":
-        assert ctx.person is not None
-        try:
-            hazard = await ctx.services.submit_rectification(ctx.person, d["hazard"], d["photos"], d["note"])
-        except ServiceError as err:
-            ctx.finish()
-            ctx.refuse(explain(err))
-            return
-        ctx.finish()
-        ctx.say(
-            T("Submitted. {number} now waits for re-inspection; you will hear the result here.", number=hazard.number)
-        )
-        return
-    else:
-        ctx.say(T("Please pick one of the options."))
-    await ask(ctx)
-
-
-async def resume(ctx: Context) -> None:
-    await ask(ctx)
-
-
-FLOW = flow("rectify", N_("rectification"), on_input, resume)
-
-
-async def begin(ctx: Context, ref: str) -> None:
-    assert ctx.person is not None
-    try:
-        hazard = await ctx.services.hazard(ctx.person, ref)
-    except ServiceError as err:
-        ctx.refuse(explain(err))
-        return
-    if not await ctx.services.can_rectify(ctx.person, hazard):
+    if not await ctx.services.hazards.can_rectify(ctx.person, hazard):
         ctx.refuse(T("Only the responsible unit's project manager or safety officer can submit the rectification."))
         return
     if hazard.status != Status.RECTIFYING:
         ctx.refuse(explain(Conflict(hazard.status)))
         return
-    ctx.start("rectify", {"hazard": hazard.id, "number": hazard.number})
     ctx.send(Card(T("Rectification of {number}", number=hazard.number), hazard_fields(hazard)))
-    await ask(ctx)
+    await FORM.begin(ctx, {"hazard": hazard.id, "number": hazard.number})
 
 
 @command("rectify", help=N_("/rectify <number> – submit the rectification of a hazard"), starts_flow=True)
-async def rectify(ctx: Context, args: tuple[str, ...]) -> None:
+async def rectify(ctx: Known, args: tuple[str, ...]) -> None:
     if not args:
         ctx.say(T("Send /rectify followed by the hazard number, or press “Submit rectification” on the notice."))
         return
     await begin(ctx, args[0])
 
 
-@action("rect", starts_flow=True)
-async def rectify_button(ctx: Context, args: tuple[str, ...]) -> None:
-    if button_id(ctx, args) is None:
-        return
-    await begin(ctx, args[0])
+@action(RECTIFY, starts_flow=True)
+async def rectify_button(ctx: Known, args: tuple[str, ...]) -> None:
+    hazard_id = ctx.button_id(args)
+    if hazard_id is not None:
+        await begin(ctx, str(hazard_id))

@@ -4,20 +4,20 @@ it; /satisfaction rates agencies and experts."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from bot.domain.revisit import CLOSURE, OVERALL, RATINGS, HazardAnswer, parse_period
+from bot.domain.revisit import HazardAnswer, parse_period
 from bot.i18n import N_, T
-from bot.messages import Card, Choice, Msg, Payload, TextIn
-from bot.notices import OVERALL_NAMES
-from bot.ports import ServiceError
-from handlers.context import Context, button_id, flow_choice, flow_option
-from handlers.errors import explain
-from handlers.registry import action, command, flow
+from bot.messages import Label, Msg, Payload
+from bot.notices.revisits import ANSWER, CONFIRM, OVERALL_NAMES
+from handlers.context import Known, flow_choice, flow_option
+from handlers.form import Choose, Draft, FormFlow, Options, Review, Step, read_text
+from handlers.registry import action, command
 
 RATING_NAMES = {"good": N_("Good"), "fair": N_("Fair"), "poor": N_("Poor")}
 CLOSURE_NAMES = {"done": N_("Completed"), "not_done": N_("Not completed")}
-HAZARD_NAMES = {
+HAZARD_NAMES: dict[str, str] = {
     HazardAnswer.FIXED: N_("Fixed"),
     HazardAnswer.PARTLY: N_("Partly fixed"),
     HazardAnswer.NOT_FIXED: N_("Not fixed"),
@@ -41,120 +41,78 @@ QUESTIONS: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("overall", N_("Overall, how satisfied are you?"), OVERALL_NAMES),
 )
 MAX_SUGGESTION = 500
+REOPENING = (HazardAnswer.PARTLY, HazardAnswer.NOT_FIXED)
 
 
-def missing(d: dict[str, Any]) -> str:
-    for key, _, _ in QUESTIONS:
-        if key not in d:
-            return key
-    for hid, _, _ in d["hazards"]:
-        if str(hid) not in d["answers"]:
-            return f"hz{hid}"
-    if "suggestion" not in d:
-        return "suggestion"
-    return "confirm"
+def _named(names: dict[str, str]) -> Options:
+    return [(k, T(v)) for k, v in names.items()]
 
 
-async def ask(ctx: Context) -> None:
-    d = ctx.data
-    step = missing(d)
-    for key, question, names in QUESTIONS:
-        if step == key:
-            ctx.ask(T(question), [flow_option(key, v, T(label)) for v, label in names.items()])
-            return
-    if step.startswith("hz"):
-        hid, number, description = next(h for h in d["hazards"] if f"hz{h[0]}" == step)
-        ctx.ask(
-            T("Hazard {number}: {description}\nIs it fixed now?", number=number, description=description[:80]),
-            [flow_option("hz", f"{hid}:{a.value}", T(label)) for a, label in HAZARD_NAMES.items()],
+class HazardStatus(Choose):
+    """Is this open hazard of the visit fixed now? (One step per hazard, answered `hz<id>`.)"""
+
+    def __init__(self, hazard_id: int, number: str, description: str) -> None:
+        super().__init__(f"hz{hazard_id}", "", _named(HAZARD_NAMES), label=N_("Hazard {number}"))
+        self.number, self.description = number, description
+
+    async def prompt_for(self, ctx: Known, d: Draft) -> Msg:
+        return T(
+            "Hazard {number}: {description}\nIs it fixed now?", number=self.number, description=self.description[:80]
         )
-    elif step == "suggestion":
+
+    def menu_label(self) -> Msg:
+        return T("Hazard {number}", number=self.number)
+
+
+class Suggestion(Step):
+    key, label = "suggestion", N_("Suggestions")
+
+    async def ask(self, ctx: Known, d: Draft) -> None:
         ctx.ask(T("Any suggestions for us? Type them, or press Skip."), [flow_option("sug", "skip", T("Skip"))])
-    else:
-        ctx.send(
-            Card(
-                T("Revisit record (please check)"),
-                _summary(d),
-                (flow_option("ok", "send", T("Submit")), flow_option("ok", "cancel", T("Cancel"))),
-            )
-        )
+
+    def owns(self, value: str) -> bool:
+        return value.startswith("f:sug:")
+
+    async def accept(self, ctx: Known, d: Draft, payload: Payload) -> bool:
+        if flow_choice(payload, "sug") == "skip":
+            d[self.key] = ""
+            return True
+        text = read_text(ctx, payload, 1, 10_000)
+        if text is None:
+            return False
+        d[self.key] = text[:MAX_SUGGESTION]
+        return True
 
 
-def _summary(d: dict[str, Any]) -> tuple[tuple[Msg, Any], ...]:
-    rows: list[tuple[Msg, Any]] = []
+def steps(d: Draft) -> Sequence[Step]:
+    questions: list[Step] = [Choose(key, question, _named(names), label=question) for key, question, names in QUESTIONS]
+    hazards: list[Step] = [HazardStatus(hid, number, text) for hid, number, text in d.get("hazards", [])]
+    return [*questions, *hazards, Suggestion()]
+
+
+async def review(ctx: Known, d: Draft) -> Review:
+    rows: list[tuple[Msg, Label]] = []
     for key, value in d["form"]:
         shown = T(SERVICE_NAMES[value]) if key == "service" and value in SERVICE_NAMES else value
         rows.append((T(FORM_NAMES.get(key, key)), shown or "—"))
     for key, question, names in QUESTIONS:
         rows.append((T(question), T(names[d[key]])))
     for hid, number, _ in d["hazards"]:
-        rows.append((T("Hazard {number}", number=number), T(HAZARD_NAMES[HazardAnswer(d["answers"][str(hid)])])))
+        rows.append((T("Hazard {number}", number=number), T(HAZARD_NAMES[HazardAnswer(d[f"hz{hid}"])])))
     rows.append((T("Suggestions"), d["suggestion"] or "—"))
-    return tuple(rows)
+    return Review(T("Revisit record (please check)"), tuple(rows))
 
 
-def _accept(ctx: Context, step: str, payload: Payload) -> bool:
-    d = ctx.data
-    choices = {"attitude": RATINGS, "technical": RATINGS, "closure": CLOSURE, "overall": OVERALL}
-    if step in choices:
-        value = flow_choice(payload, step)
-        if value not in choices[step]:
-            return False
-        d[step] = value
-    elif step.startswith("hz"):
-        value = flow_choice(payload, "hz")
-        hid, _, answer = (value or "").partition(":")
-        if f"hz{hid}" != step or answer not in {a.value for a in HazardAnswer}:
-            return False
-        d["answers"][hid] = answer
-    elif step == "suggestion":
-        if flow_choice(payload, "sug") == "skip":
-            d["suggestion"] = ""
-        elif isinstance(payload, TextIn) and payload.text.strip():
-            d["suggestion"] = payload.text.strip()[:MAX_SUGGESTION]
-        else:
-            return False
-    return True
-
-
-async def on_input(ctx: Context, payload: Payload) -> None:
-    d = ctx.data
-    step = missing(d)
-    if step == "confirm":
-        value = flow_choice(payload, "ok")
-        if value == "send":
-            await _submit(ctx)
-            return
-        if value == "cancel":
-            ctx.finish()
-            ctx.say(T("Revisit put aside. Nothing was saved; the invitation's button still works."))
-            return
-        await ask(ctx)
-        return
-    if not _accept(ctx, step, payload):
-        if isinstance(payload, Choice):
-            ctx.refuse(T("That button belongs to an earlier question."))
-        else:
-            ctx.say(T("Please pick one of the options."))
-    await ask(ctx)
-
-
-async def _submit(ctx: Context) -> None:
-    assert ctx.person is not None
-    d = ctx.data
-    answers = {
+async def submit(ctx: Known, d: Draft) -> None:
+    answers: dict[str, Any] = {
         **{key: d[key] for key, _, _ in QUESTIONS},
-        "hazards": dict(d["answers"]),
+        "hazards": {str(hid): d[f"hz{hid}"] for hid, _, _ in d["hazards"]},
         "suggestion": d["suggestion"],
     }
-    try:
-        await ctx.services.submit_revisit(ctx.person, d["id"], answers)
-    except ServiceError as err:
-        ctx.finish()
-        ctx.say(explain(err))
+    if await ctx.attempt(ctx.services.revisits.submit(ctx.person, d["id"], answers), end_flow=True) is None:
         return
+    reopened = [number for hid, number, _ in d["hazards"] if d[f"hz{hid}"] in REOPENING]
     ctx.finish()
-    reopened = [n for hid, n, _ in d["hazards"] if d["answers"][str(hid)] in ("partly", "not_fixed")]
     ctx.say(T("Thank you. Your answers are recorded."))
     if reopened:
         ctx.say(
@@ -165,62 +123,42 @@ async def _submit(ctx: Context) -> None:
         )
 
 
-async def resume(ctx: Context) -> None:
-    await ask(ctx)
+FORM = FormFlow(
+    "revisit",
+    N_("revisit survey"),
+    steps,
+    submit=submit,
+    review=review,
+    cancelled=N_("Revisit put aside. Nothing was saved; the invitation's button still works."),
+)
 
 
-FLOW = flow("revisit", N_("revisit survey"), on_input, resume)
-
-
-@action("rsv", starts_flow=True)
-async def start(ctx: Context, args: tuple[str, ...]) -> None:
-    assert ctx.person is not None
-    ref = button_id(ctx, args)
-    if ref is None:
+@action(ANSWER, starts_flow=True)
+async def start(ctx: Known, args: tuple[str, ...]) -> None:
+    ref = ctx.button_id(args)
+    form = await ctx.attempt(ctx.services.revisits.form(ctx.person, ref)) if ref is not None else None
+    if form is None:
         return
-    try:
-        form = await ctx.services.revisit_form(ctx.person, ref)
-    except ServiceError as err:
-        ctx.refuse(explain(err))
-        return
-    ctx.start(
-        "revisit",
-        {
-            "id": form.id,
-            "form": [list(f) for f in form.form],
-            "hazards": [list(h) for h in form.hazards],
-            "answers": {},
-        },
-    )
-    await ask(ctx)
+    data = {"id": form.id, "form": [list(f) for f in form.form], "hazards": [list(h) for h in form.hazards]}
+    await FORM.begin(ctx, data)
 
 
-@action("rsvok")
-async def confirm(ctx: Context, args: tuple[str, ...]) -> None:
-    assert ctx.person is not None
-    ref = button_id(ctx, args)
-    if ref is None:
-        return
-    try:
-        await ctx.services.confirm_revisit(ctx.person, ref)
-    except ServiceError as err:
-        ctx.refuse(explain(err))
-        return
-    ctx.say(T("Revisit record confirmed by both sides and filed."))
+@action(CONFIRM)
+async def confirm(ctx: Known, args: tuple[str, ...]) -> None:
+    ref = ctx.button_id(args)
+    if ref is not None and await ctx.attempt(ctx.services.revisits.confirm(ctx.person, ref)) is not None:
+        ctx.say(T("Revisit record confirmed by both sides and filed."))
 
 
 @command("satisfaction", help=N_("/satisfaction [2026 | 2026Q4] – revisit satisfaction per agency and expert"))
-async def satisfaction(ctx: Context, args: tuple[str, ...]) -> None:
-    assert ctx.person is not None
+async def satisfaction(ctx: Known, args: tuple[str, ...]) -> None:
     period = parse_period(args[0] if args else None, ctx.today)
     if period is None:
         ctx.say(T("Give a year or a quarter, e.g. /satisfaction 2026 or /satisfaction 2026Q4."))
         return
     first, last, year = period
-    try:
-        rows = await ctx.services.satisfaction(ctx.person, first, last)
-    except ServiceError as err:
-        ctx.refuse(explain(err))
+    rows = await ctx.attempt(ctx.services.revisits.satisfaction(ctx.person, first, last))
+    if rows is None:
         return
     if not rows:
         ctx.say(T("No revisit answers in {year} yet.", year=year))

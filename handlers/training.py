@@ -1,74 +1,71 @@
 """培训与演练 in chat: sign in with the code shown at the venue (the invitation's button), /training for one's
-hours and next sessions (and, for agencies and insurers, the managers behind the online target), and the
-organiser's photos and drill evaluation afterwards."""
+hours and next sessions (and, for agencies and insurers, the managers behind the online target), the
+organiser's photos and drill evaluation afterwards, and /newtraining to organise a session."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TypedDict, cast
 
 from bot.domain.training import ONLINE_TARGET_HOURS, Drill, Kind
 from bot.i18n import N_, T, translate
 from bot.messages import Choice, Msg, Option, Payload, StoredMedia, TextIn
+from bot.notices.training import RECORD, SIGN_IN
 from bot.ports import ServiceError, TrainingDraft
-from handlers.context import Context, button_id, flow_choice, flow_option
+from handlers.context import Known, flow_option
 from handlers.errors import explain
+from handlers.form import Choose, Draft, FormFlow, Options, Review, Step, Toggle, Write
 from handlers.registry import action, command, flow
 
 MAX_PHOTOS = 9
-BEHIND_ENTRY = N_("{name} {hours} h")
+TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
 # --- sign-in -------------------------------------------------------------------------------------------------
 
 
-async def on_code(ctx: Context, payload: Payload) -> None:
-    assert ctx.person is not None
+async def on_code(ctx: Known, payload: Payload) -> None:
     code = payload.text.strip() if isinstance(payload, TextIn) else ""
     if not code:
         ctx.say(T("Type the code shown at the venue."))
         return
     try:
-        info = await ctx.services.sign_in_training(ctx.person, ctx.data["id"], code)
+        info = await ctx.services.training.sign_in(ctx.person, ctx.data["id"], code)
     except ServiceError as err:
-        if err.reason == "sign_in_code":
-            ctx.say(explain(err))  # a typo: try again
-            return
-        ctx.finish()
+        if err.reason != "sign_in_code":  # a typo is tried again; anything else ends the sign-in
+            ctx.finish()
         ctx.say(explain(err))
         return
     ctx.finish()
     ctx.say(T("Signed in: {topic}. {hours} hours are recorded for you.", topic=info.topic, hours=f"{info.hours:g}"))
 
 
-async def resume_code(ctx: Context) -> None:
+async def resume_code(ctx: Known) -> None:
     ctx.say(T("Type the code shown at the venue."))
 
 
-SIGN_IN = flow("training_sign_in", N_("training sign-in"), on_code, resume_code)
+SIGN_IN_FLOW = flow("training_sign_in", N_("training sign-in"), on_code, resume_code)
 
 
-@action("trs", starts_flow=True)
-async def sign_in(ctx: Context, args: tuple[str, ...]) -> None:
-    ref = button_id(ctx, args)
-    if ref is None:
-        return
-    ctx.start("training_sign_in", {"id": ref})
-    ctx.say(T("Type the code shown at the venue."))
+@action(SIGN_IN, starts_flow=True)
+async def sign_in(ctx: Known, args: tuple[str, ...]) -> None:
+    ref = ctx.button_id(args)
+    if ref is not None:
+        ctx.start("training_sign_in", {"id": ref})
+        await resume_code(ctx)
 
 
 # --- the organiser's record ----------------------------------------------------------------------------------
 
 
-async def on_record(ctx: Context, payload: Payload) -> None:
-    assert ctx.person is not None
+async def on_record(ctx: Known, payload: Payload) -> None:
     d = ctx.data
     if isinstance(payload, StoredMedia):
         if len(d["photos"]) < MAX_PHOTOS and payload.sha256 not in d["photos"]:
             d["photos"].append(payload.sha256)
         ctx.ask(
             T("Photo {n} received. Send more, or type the evaluation.", n=len(d["photos"])),
-            [Option("f:rec:none", T("No evaluation, save"))],
+            [flow_option("rec", "none", T("No evaluation, save"))],
         )
         return
     evaluation = ""
@@ -77,11 +74,8 @@ async def on_record(ctx: Context, payload: Payload) -> None:
     elif not (isinstance(payload, Choice) and payload.value == "f:rec:none"):
         ctx.say(T("Send photos, or type the evaluation."))
         return
-    try:
-        info = await ctx.services.training_record(ctx.person, d["id"], d["photos"], evaluation)
-    except ServiceError as err:
-        ctx.finish()
-        ctx.say(explain(err))
+    info = await ctx.attempt(ctx.services.training.record(ctx.person, d["id"], d["photos"], evaluation), end_flow=True)
+    if info is None:
         return
     ctx.finish()
     ctx.say(
@@ -93,45 +87,37 @@ async def on_record(ctx: Context, payload: Payload) -> None:
     )
 
 
-async def resume_record(ctx: Context) -> None:
+async def resume_record(ctx: Known) -> None:
     ctx.say(T("Send photos of the session, then type the evaluation (for a drill: what went well, what to improve)."))
 
 
-RECORD = flow("training_record", N_("training record"), on_record, resume_record)
+RECORD_FLOW = flow("training_record", N_("training record"), on_record, resume_record)
 
 
-@action("trp", starts_flow=True)
-async def record(ctx: Context, args: tuple[str, ...]) -> None:
-    ref = button_id(ctx, args)
-    if ref is None:
-        return
-    ctx.start("training_record", {"id": ref, "photos": []})
-    await resume_record(ctx)
+@action(RECORD, starts_flow=True)
+async def record(ctx: Known, args: tuple[str, ...]) -> None:
+    ref = ctx.button_id(args)
+    if ref is not None:
+        ctx.start("training_record", {"id": ref, "photos": []})
+        await resume_record(ctx)
 
 
 # --- /training -----------------------------------------------------------------------------------------------
 
 
 @command("training", help=N_("/training – my training hours and next sessions"))
-async def training(ctx: Context, args: tuple[str, ...]) -> None:
-    assert ctx.person is not None
-    overview = await ctx.services.my_training(ctx.person)
-    offline, online, sessions, behind = (
-        overview.offline_hours,
-        overview.online_hours,
-        overview.sessions,
-        overview.behind,
-    )
+async def training(ctx: Known, args: tuple[str, ...]) -> None:
+    overview = await ctx.services.training.mine(ctx.person)
     lines: list[Msg] = [
         T(
             "This year: {offline} h in sessions, {online} h online (target {target} h).",
-            offline=f"{offline:g}",
-            online=f"{online:g}",
+            offline=f"{overview.offline_hours:g}",
+            online=f"{overview.online_hours:g}",
             target=f"{ONLINE_TARGET_HOURS:g}",
         )
     ]
     options: list[Option] = []
-    for t in sessions:
+    for t in overview.sessions:
         start = t.starts_at.astimezone(ctx.tz)
         lines.append(
             T(
@@ -147,19 +133,15 @@ async def training(ctx: Context, args: tuple[str, ...]) -> None:
         if t.organiser and t.attendees:
             lines.append(T("  signed in: {names}", names="、".join(t.attendees)))
         if t.organiser:
-            options.append(Option(f"trp:{t.id}", T("Photos / evaluation: {topic}", topic=t.topic[:20])))
-    if not sessions:
+            options.append(RECORD.option(T("Photos / evaluation: {topic}", topic=t.topic[:20]), t.id))
+    if not overview.sessions:
         lines.append(T("No sessions coming up for you."))
-    if behind:
-        lines.append(
-            T(
-                "Behind the online target: {names}",
-                names="、".join(
-                    translate(T("{name} {hours} h", name=name, hours=f"{hours:g}"), ctx.locale)
-                    for name, hours in behind
-                ),
-            )
+    if overview.behind:
+        names = "、".join(
+            translate(T("{name} {hours} h", name=name, hours=f"{hours:g}"), ctx.locale)
+            for name, hours in overview.behind
         )
+        lines.append(T("Behind the online target: {names}", names=names))
     for project, what, held in overview.gaps:
         lines.append(
             T("{project}: no emergency drill yet this year", project=project)
@@ -197,22 +179,73 @@ ROLES = {
 DURATIONS = ("1", "1.5", "2", "3", "4")
 
 
-def _missing(d: dict[str, Any]) -> str:
-    for key in ("kind", "drill", "topic", "place", "start", "hours"):
-        if key == "drill" and d.get("kind") != Kind.DRILL:
-            continue
-        if key not in d:
-            return key
-    if not d.get("projects_done"):
-        return "projects"
-    if not d.get("roles_done"):
-        return "roles"
-    return "confirm"
+class SessionDraft(TypedDict, total=False):
+    kind: str
+    drill: str
+    topic: str
+    place: str
+    start: str  # local, TIME_FORMAT
+    hours: str
+    projects: list[int]
+    projects_done: bool
+    roles: list[str]
+    roles_done: bool
 
 
-def _draft(ctx: Context) -> TrainingDraft:
-    d = ctx.data
-    start = dt.datetime.strptime(d["start"], "%Y-%m-%d %H:%M").replace(tzinfo=ctx.tz)
+def _named(names: dict[str, str]) -> Options:
+    return [(k, T(v)) for k, v in names.items()]
+
+
+async def _projects(ctx: Known, d: Draft) -> Options:
+    return [(p.id, p.name) for p in (await ctx.services.people.projects(ctx.person))[:20]]
+
+
+class Start(Step):
+    """When it starts: a local date and time, not in the past."""
+
+    key, label = "start", N_("Time")
+
+    async def ask(self, ctx: Known, d: Draft) -> None:
+        example = f"{ctx.today + dt.timedelta(days=2)} 14:00"
+        ctx.say(T("When does it start? Type the date and time, e.g. {example}.", example=example))
+
+    async def accept(self, ctx: Known, d: Draft, payload: Payload) -> bool:
+        text = payload.text.strip() if isinstance(payload, TextIn) else ""
+        if not text:
+            return False
+        try:
+            start = dt.datetime.strptime(text, TIME_FORMAT).replace(tzinfo=ctx.tz)
+        except ValueError:
+            ctx.say(T("That is not a time I can read. Type it like {example}.", example="2026-12-01 14:00"))
+            return False
+        if start.date() < ctx.today:
+            ctx.say(T("That time has passed."))
+            return False
+        d[self.key] = text
+        return True
+
+
+STEPS: tuple[Step, ...] = (
+    Choose("kind", N_("What kind of session?"), _named(KINDS), label=N_("Kind"), clears=("drill",)),
+    Choose("drill", N_("Which drill?"), _named(DRILLS), label=N_("Drill"), when=lambda d: d.get("kind") == Kind.DRILL),
+    Write("topic", N_("The topic, in a line:"), label=N_("Topic"), min_len=1, max_len=200),
+    Write("place", N_("Where?"), label=N_("Place"), min_len=1, max_len=200),
+    Start(),
+    Choose("hours", N_("How long?"), [(h, T("{n} h", n=h)) for h in DURATIONS], label=N_("Length")),
+    Toggle("projects", N_("For which projects (press to switch on or off)?"), _projects, label=N_("Projects")),
+    Toggle(
+        "roles",
+        N_("Who is invited in those projects?"),
+        _named(ROLES),
+        label=N_("Invited"),
+        default=["project_manager", "safety_officer"],
+    ),
+)
+
+
+def _draft(ctx: Known, data: Draft) -> TrainingDraft:
+    d = cast(SessionDraft, data)
+    start = dt.datetime.strptime(d["start"], TIME_FORMAT).replace(tzinfo=ctx.tz)
     return TrainingDraft(
         kind=d["kind"],
         drill=d.get("drill"),
@@ -225,141 +258,49 @@ def _draft(ctx: Context) -> TrainingDraft:
     )
 
 
-async def ask_new(ctx: Context) -> None:
-    d = ctx.data
-    step = _missing(d)
-    if step == "kind":
-        ctx.ask(T("What kind of session?"), [flow_option("kind", k, T(v)) for k, v in KINDS.items()])
-    elif step == "drill":
-        ctx.ask(T("Which drill?"), [flow_option("drill", k, T(v)) for k, v in DRILLS.items()])
-    elif step == "topic":
-        ctx.say(T("The topic, in a line:"))
-    elif step == "place":
-        ctx.say(T("Where?"))
-    elif step == "start":
-        ctx.say(
-            T(
-                "When does it start? Type the date and time, e.g. {example}.",
-                example=f"{ctx.today + dt.timedelta(days=2)} 14:00",
-            )
+async def review(ctx: Known, data: Draft) -> Review:
+    draft = _draft(ctx, data)
+    fields: tuple[tuple[Msg, str | Msg], ...] = (
+        (T("Kind"), T(KINDS[draft.kind])),
+        (T("Topic"), draft.topic),
+        (T("Time"), f"{draft.starts_at:%Y-%m-%d %H:%M} – {draft.ends_at:%H:%M}"),
+        (T("Place"), draft.place),
+        (T("Projects"), str(len(draft.project_ids))),
+    )
+    return Review(T("Invite them now?"), fields, T("Send the invitations"))
+
+
+async def submit(ctx: Known, data: Draft) -> None:
+    created = await ctx.attempt(ctx.services.training.create(ctx.person, _draft(ctx, data)), end_flow=True)
+    if created is None:
+        return
+    info, code = created
+    ctx.finish()
+    ctx.say(
+        T(
+            "{invited} people are invited. Sign-in code: {code} — show it at the venue; it works from 30 "
+            "minutes before the start to the end.",
+            invited=info.invited,
+            code=code,
         )
-    elif step == "hours":
-        ctx.ask(T("How long?"), [flow_option("hours", h, T("{n} h", n=h)) for h in DURATIONS])
-    elif step == "projects":
-        assert ctx.person is not None
-        chosen = set(d.setdefault("projects", []))
-        projects = await ctx.services.projects(ctx.person)
-        options = [
-            flow_option("project", p.id, T("✓ {name}", name=p.name) if p.id in chosen else T("☐ {name}", name=p.name))
-            for p in projects[:20]
-        ]
-        ctx.ask(
-            T("For which projects (press to switch on or off)?"), [*options, flow_option("project", "done", T("Next"))]
-        )
-    elif step == "roles":
-        chosen = set(d.setdefault("roles", ["project_manager", "safety_officer"]))
-        options = [
-            flow_option("role", k, T("✓ {name}", name=T(v)) if k in chosen else T("☐ {name}", name=T(v)))
-            for k, v in ROLES.items()
-        ]
-        ctx.ask(T("Who is invited in those projects?"), [*options, flow_option("role", "done", T("Next"))])
-    else:
-        draft = _draft(ctx)
-        ctx.ask(
-            T(
-                "{kind}: {topic}\n{start} – {end}, {place}\n{n} projects. Invite them now?",
-                kind=T(KINDS[draft.kind]),
-                topic=draft.topic,
-                start=f"{draft.starts_at:%Y-%m-%d %H:%M}",
-                end=f"{draft.ends_at:%H:%M}",
-                place=draft.place,
-                n=len(draft.project_ids),
-            ),
-            [flow_option("ok", "yes", T("Send the invitations")), flow_option("ok", "no", T("Cancel"))],
-        )
+    )
 
 
-def _toggle(items: list[Any], value: Any) -> None:
-    if value in items:
-        items.remove(value)
-    else:
-        items.append(value)
-
-
-async def on_new(ctx: Context, payload: Payload) -> None:
-    assert ctx.person is not None
-    d = ctx.data
-    step = _missing(d)
-    text = payload.text.strip() if isinstance(payload, TextIn) else ""
-    if step in ("kind", "drill", "hours"):
-        value = flow_choice(payload, step)
-        allowed: set[str] = {"kind": set(KINDS), "drill": set(DRILLS), "hours": set(DURATIONS)}[step]
-        if value in allowed:
-            d[step] = value
-    elif step in ("topic", "place") and text:
-        d[step] = text[:200]
-    elif step == "start" and text:
-        try:
-            start = dt.datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=ctx.tz)
-        except ValueError:
-            ctx.say(T("That is not a time I can read. Type it like {example}.", example="2026-12-01 14:00"))
-            return
-        if start.date() < ctx.today:
-            ctx.say(T("That time has passed."))
-            return
-        d["start"] = text
-    elif step == "projects":
-        value = flow_choice(payload, "project")
-        if value == "done" and d["projects"]:
-            d["projects_done"] = True
-        elif value and value.isdigit():
-            _toggle(d["projects"], int(value))
-    elif step == "roles":
-        value = flow_choice(payload, "role")
-        if value == "done" and d["roles"]:
-            d["roles_done"] = True
-        elif value in ROLES:
-            _toggle(d["roles"], value)
-    elif step == "confirm":
-        value = flow_choice(payload, "ok")
-        if value == "no":
-            ctx.finish()
-            ctx.say(T("Cancelled. No invitations were sent."))
-            return
-        if value == "yes":
-            try:
-                info, code = await ctx.services.create_training(ctx.person, _draft(ctx))
-            except ServiceError as err:
-                ctx.finish()
-                ctx.say(explain(err))
-                return
-            ctx.finish()
-            ctx.say(
-                T(
-                    "{invited} people are invited. Sign-in code: {code} — show it at the venue; it works from 30 "
-                    "minutes before the start to the end.",
-                    invited=info.invited,
-                    code=code,
-                )
-            )
-            return
-    await ask_new(ctx)
-
-
-async def resume_new(ctx: Context) -> None:
-    await ask_new(ctx)
-
-
-NEW = flow("training_new", N_("new training session"), on_new, resume_new)
+NEW = FormFlow(
+    "training_new",
+    N_("new training session"),
+    STEPS,
+    submit=submit,
+    review=review,
+    cancelled=N_("Cancelled. No invitations were sent."),
+)
 
 
 @command(
     "newtraining", help=N_("/newtraining – organise a training session or drill (agencies, insurers)"), starts_flow=True
 )
-async def new_training(ctx: Context, args: tuple[str, ...]) -> None:
-    assert ctx.person is not None
+async def new_training(ctx: Known, args: tuple[str, ...]) -> None:
     if ctx.person.org_kind not in ("agency", "insurer"):
         ctx.refuse(T("Only service agencies and insurers organise training sessions."))
         return
-    ctx.start("training_new", {})
-    await ask_new(ctx)
+    await NEW.begin(ctx)

@@ -4,34 +4,43 @@ visit owes as done)."""
 
 from __future__ import annotations
 
+from collections.abc import Container
+
+from bot.domain.numbering import parse_id
 from bot.i18n import N_, T
-from bot.messages import Msg, Option, Payload, TextIn
-from bot.notices import VISIT_TASKS
-from bot.ports import ServiceError, VisitInfo
-from handlers.context import Context, button_id
-from handlers.errors import explain
+from bot.messages import Button, Msg, Option, Payload
+from bot.notices.visits import CONFIRM_PLAN, VISIT_TASKS
+from bot.ports import VisitInfo
+from handlers.context import Known
+from handlers.form import read_text
 from handlers.registry import action, command, flow
 
 OBLIGATION_STATUS = {"done": N_("done"), "due": N_("due"), "late": N_("LATE")}
 VISIT_STATUS = {"scheduled": N_("scheduled"), "started": N_("in progress"), "closed": N_("closed")}
+PLAN_STATUS = {
+    "confirmed": N_("confirmed by the insurer"),
+    "draft": N_("waiting for the insurer's confirmation"),
+    "": N_("no service plan yet"),
+}
+OBLIGATIONS = {
+    "first-inspection": N_("First inspection after the policy starts"),
+    "onsite-1": N_("On-site service 1"),
+    "onsite-2": N_("On-site service 2"),
+}
 MAX_SUMMARY = 1000
+VISIT = Button("visit")  # visit:<visit>:start|close
+TASK = Button("vtask")  # vtask:<visit>:<milestone>
 
 
 def _obligation_name(key: str) -> Msg:
     if key.startswith("quarter-"):
         return T("Full inspection in {quarter}", quarter=key.removeprefix("quarter-"))
-    names = {
-        "first-inspection": N_("First inspection after the policy starts"),
-        "onsite-1": N_("On-site service 1"),
-        "onsite-2": N_("On-site service 2"),
-    }
-    return T(names.get(key, key))
+    return T(OBLIGATIONS.get(key, key))
 
 
 @command("plan", help=N_("/plan – the service plan: what is done, due and late"))
-async def plan(ctx: Context, args: tuple[str, ...]) -> None:
-    assert ctx.person is not None
-    plans = await ctx.services.plans(ctx.person)
+async def plan(ctx: Known, args: tuple[str, ...]) -> None:
+    plans = await ctx.services.plans.mine(ctx.person)
     if not plans:
         ctx.say(T("You are not in any project yet."))
         return
@@ -45,45 +54,40 @@ async def plan(ctx: Context, args: tuple[str, ...]) -> None:
             )
             for o in p.obligations
         ]
-        state = T(
-            {"confirmed": N_("confirmed by the insurer"), "draft": N_("waiting for the insurer's confirmation")}.get(
-                p.plan_status or "", N_("no service plan yet")
-            )
-        )
+        state = T(PLAN_STATUS.get(p.plan_status or "", PLAN_STATUS[""]))
+        no_policy = T("No policy recorded for this project.")
         ctx.say(
             T(
                 "{project} — service plan: {state}\n{lines}",
                 project=p.project.name,
                 state=state,
-                lines=lines or [T("No policy recorded for this project.")],
+                lines=lines or [no_policy],
             )
         )
 
 
-@action("plan")
-async def confirm(ctx: Context, args: tuple[str, ...]) -> None:
-    assert ctx.person is not None
-    ref = button_id(ctx, args)
-    if ref is None:
-        return
-    try:
-        project = await ctx.services.confirm_plan(ctx.person, ref)
-    except ServiceError as err:
-        ctx.refuse(explain(err))
-        return
-    ctx.say(T("Service plan of {project} confirmed. It counts from now on.", project=project))
+@action(CONFIRM_PLAN)
+async def confirm(ctx: Known, args: tuple[str, ...]) -> None:
+    ref = ctx.button_id(args)
+    project = await ctx.attempt(ctx.services.plans.confirm(ctx.person, ref)) if ref is not None else None
+    if project is not None:
+        ctx.say(T("Service plan of {project} confirmed. It counts from now on.", project=project))
+
+
+def _owes(v: VisitInfo) -> list[Msg]:
+    return [T("{task} by {date}", task=T(VISIT_TASKS[m]), date=d.isoformat()) for m, d in v.open_tasks]
 
 
 def _visit_options(v: VisitInfo) -> list[Option]:
     if v.status == "scheduled":
-        return [Option(f"visit:{v.id}:start", T("Start the visit"))]
+        return [VISIT.option(T("Start the visit"), v.id, "start")]
     if v.status == "started":
-        return [Option(f"visit:{v.id}:close", T("Close the visit"))]
-    return [Option(f"vtask:{v.id}:{m}", T("Done: {task}", task=T(VISIT_TASKS[m]))) for m, _ in v.open_tasks]
+        return [VISIT.option(T("Close the visit"), v.id, "close")]
+    return [TASK.option(T("Done: {task}", task=T(VISIT_TASKS[m])), v.id, m) for m, _ in v.open_tasks]
 
 
 def _visit_line(v: VisitInfo) -> Msg:
-    owes = [T("{task} by {date}", task=T(VISIT_TASKS[m]), date=d.isoformat()) for m, d in v.open_tasks]
+    owes = _owes(v)
     return T(
         "Visit to {project} on {date} ({status}){owes}",
         project=v.project_name,
@@ -94,9 +98,8 @@ def _visit_line(v: VisitInfo) -> Msg:
 
 
 @command("visit", help=N_("/visit – start, close and follow up your visits (visit leaders)"))
-async def visit(ctx: Context, args: tuple[str, ...]) -> None:
-    assert ctx.person is not None
-    mine = await ctx.services.my_visits(ctx.person)
+async def visit(ctx: Known, args: tuple[str, ...]) -> None:
+    mine = await ctx.services.visits.mine(ctx.person)
     if not mine:
         ctx.say(T("You lead no open visits."))
         return
@@ -104,70 +107,62 @@ async def visit(ctx: Context, args: tuple[str, ...]) -> None:
         ctx.ask(_visit_line(v), _visit_options(v))
 
 
-@action("visit", starts_flow=True)
-async def visit_button(ctx: Context, args: tuple[str, ...]) -> None:
-    assert ctx.person is not None
-    if len(args) != 2 or not args[0].isdigit() or args[1] not in ("start", "close"):
+def _visit_and(args: tuple[str, ...], words: Container[str]) -> tuple[int, str] | None:
+    """(visit id, word) of a `visit:<id>:<word>` button whose word is one of `words`."""
+    visit_id = parse_id(args[0]) if len(args) == 2 else None
+    return (visit_id, args[1]) if visit_id is not None and args[1] in words else None
+
+
+@action(VISIT, starts_flow=True)
+async def visit_button(ctx: Known, args: tuple[str, ...]) -> None:
+    pressed = _visit_and(args, ("start", "close"))
+    if pressed is None:
         ctx.refuse(T("That button is no longer valid."))
         return
-    visit_id = int(args[0])
-    if args[1] == "start":
-        try:
-            v = await ctx.services.start_visit(ctx.person, visit_id)
-        except ServiceError as err:
-            ctx.refuse(explain(err))
-            return
-        ctx.ask(
-            T(
-                "Visit to {project} started. Hazards you and the experts report now are filed under it.",
-                project=v.project_name,
-            ),
-            _visit_options(v),
-        )
+    visit_id, what = pressed
+    if what == "start":
+        v = await ctx.attempt(ctx.services.visits.start(ctx.person, visit_id))
+        if v is not None:
+            ctx.ask(
+                T(
+                    "Visit to {project} started. Hazards you and the experts report now are filed under it.",
+                    project=v.project_name,
+                ),
+                _visit_options(v),
+            )
         return
     ctx.start("visit_close", {"visit": visit_id})
-    ctx.say(T("Summarise the visit in a few sentences (what was checked, what was found)."))
+    await _resume(ctx)
 
 
-async def _summary(ctx: Context, payload: Payload) -> None:
-    assert ctx.person is not None
-    if not isinstance(payload, TextIn) or not 2 <= len(payload.text.strip()) <= MAX_SUMMARY:
-        ctx.say(T("Please write between 2 and {max} characters.", max=MAX_SUMMARY))
+async def _summary(ctx: Known, payload: Payload) -> None:
+    summary = read_text(ctx, payload, 2, MAX_SUMMARY)
+    if summary is None:
         return
     visit_id = ctx.data["visit"]
     ctx.finish()
-    try:
-        v = await ctx.services.close_visit(ctx.person, visit_id, payload.text.strip())
-    except ServiceError as err:
-        ctx.refuse(explain(err))
-        return
-    ctx.ask(
-        T(
-            "Visit closed. It now owes:{owes}",
-            owes=["", *(T("{task} by {date}", task=T(VISIT_TASKS[m]), date=d.isoformat()) for m, d in v.open_tasks)],
-        ),
-        _visit_options(v),
-    )
+    v = await ctx.attempt(ctx.services.visits.close(ctx.person, visit_id, summary))
+    if v is not None:
+        ctx.ask(T("Visit closed. It now owes:{owes}", owes=["", *_owes(v)]), _visit_options(v))
 
 
-async def _resume(ctx: Context) -> None:
+async def _resume(ctx: Known) -> None:
     ctx.say(T("Summarise the visit in a few sentences (what was checked, what was found)."))
 
 
 FLOW = flow("visit_close", N_("visit summary"), _summary, _resume)
 
 
-@action("vtask")
-async def task_done(ctx: Context, args: tuple[str, ...]) -> None:
-    assert ctx.person is not None
-    if len(args) != 2 or not args[0].isdigit() or args[1] not in VISIT_TASKS:
+@action(TASK)
+async def task_done(ctx: Known, args: tuple[str, ...]) -> None:
+    pressed = _visit_and(args, VISIT_TASKS)
+    if pressed is None:
         ctx.refuse(T("That button is no longer valid."))
         return
-    try:
-        v = await ctx.services.complete_visit_task(ctx.person, int(args[0]), args[1])
-    except ServiceError as err:
-        ctx.refuse(explain(err))
+    visit_id, task = pressed
+    v = await ctx.attempt(ctx.services.visits.complete_task(ctx.person, visit_id, task))
+    if v is None:
         return
-    ctx.say(T("Recorded: {task}.", task=T(VISIT_TASKS[args[1]])))
+    ctx.say(T("Recorded: {task}.", task=T(VISIT_TASKS[task])))
     if v.open_tasks:
         ctx.ask(_visit_line(v), _visit_options(v))

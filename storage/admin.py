@@ -6,14 +6,26 @@ import datetime as dt
 import secrets
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.numbering import parse_id
 from bot.domain.roles import OrgKind, Role, role_fits_org
 from storage import audit
 from storage.invite_codes import hash_code
-from storage.models import ChatBinding, Identity, Invite, Membership, Organisation, Person, Policy, Project, ProjectUnit
+from storage.models import (
+    ChatBinding,
+    Identity,
+    Invite,
+    Membership,
+    Organisation,
+    OutboxMessage,
+    Person,
+    Policy,
+    Project,
+    ProjectUnit,
+)
 
 # No 0/O/1/I: codes are read off a phone screen and typed with gloves on.
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -27,12 +39,10 @@ def new_code(length: int = 8) -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
 
 
-async def _org(session: AsyncSession, ref: str) -> Organisation:
+async def find_org(session: AsyncSession, ref: str) -> Organisation:
     org = (
         await session.execute(
-            select(Organisation).where(
-                (Organisation.name == ref) | (Organisation.id == (int(ref) if ref.isdigit() else -1))
-            )
+            select(Organisation).where((Organisation.name == ref) | (Organisation.id == (parse_id(ref) or -1)))
         )
     ).scalar_one_or_none()
     if org is None:
@@ -40,17 +50,18 @@ async def _org(session: AsyncSession, ref: str) -> Organisation:
     return org
 
 
-async def _project(session: AsyncSession, ref: str) -> Project:
+async def find_project(session: AsyncSession, ref: str) -> Project:
     p = (await session.execute(select(Project).where(Project.code == ref))).scalar_one_or_none()
-    if p is None and ref.isdigit():
-        p = await session.get(Project, int(ref))
+    if p is None and parse_id(ref) is not None:
+        p = await session.get(Project, parse_id(ref))
     if p is None:
         raise AdminError(f"no project {ref!r}")
     return p
 
 
-async def _person(session: AsyncSession, ref: str) -> Person:
-    p = await session.get(Person, int(ref)) if ref.isdigit() else None
+async def find_person(session: AsyncSession, ref: str) -> Person:
+    person_id = parse_id(ref)
+    p = await session.get(Person, person_id) if person_id is not None else None
     if p is None:
         rows = (await session.execute(select(Person).where(Person.name == ref))).scalars().all()
         if len(rows) > 1:
@@ -110,7 +121,7 @@ async def add_project(
     session.add(project)
     await session.flush()
     for ref in units or []:
-        org = await _org(session, ref)
+        org = await find_org(session, ref)
         session.add(ProjectUnit(project_id=project.id, org_id=org.id, kind=org.kind))
     await session.flush()
     await audit.append(
@@ -142,10 +153,10 @@ async def add_policy(
         raise AdminError(f"premium {premium!r} is not a number") from None
     if amount < 0:
         raise AdminError("premium must not be negative")
-    org = await _org(session, insurer)
+    org = await find_org(session, insurer)
     if org.kind != OrgKind.INSURER:
         raise AdminError(f"{org.name} is not an insurer")
-    p = await _project(session, project)
+    p = await find_project(session, project)
     if (await session.execute(select(Policy).where(Policy.number == number))).first():
         raise AdminError(f"policy {number!r} exists")
     policy = Policy(
@@ -179,7 +190,7 @@ async def add_person(
     speciality: str | None = None,
     locale: str | None = None,
 ) -> Person:
-    organisation = await _org(session, org)
+    organisation = await find_org(session, org)
     person = Person(name=name, org_id=organisation.id, phone=phone, speciality=speciality, locale=locale)
     session.add(person)
     await session.flush()
@@ -206,7 +217,7 @@ async def invite(
 ) -> tuple[str, Invite]:
     """A person invite (person + role + project) or, without a person, a group invite for the project's chat."""
     now = now or dt.datetime.now(dt.UTC)
-    p = await _project(session, project)
+    p = await find_project(session, project)
     person_row = None
     if person is not None:
         if role is None:
@@ -215,7 +226,7 @@ async def invite(
             r = Role(role)
         except ValueError:
             raise AdminError(f"role must be one of {', '.join(x.value for x in Role)}") from None
-        person_row = await _person(session, person)
+        person_row = await find_person(session, person)
         org = await session.get(Organisation, person_row.org_id)
         assert org is not None
         if not role_fits_org(r, OrgKind(org.kind)):
@@ -291,8 +302,8 @@ async def link_account(
 
 async def grant(session: AsyncSession, *, person: str, project: str, role: str) -> Membership:
     """Operator grant of a role (the demo, migrations from older systems); audited like an invite."""
-    p = await _project(session, project)
-    person_row = await _person(session, person)
+    p = await find_project(session, project)
+    person_row = await find_person(session, person)
     r = Role(role)
     org = await session.get(Organisation, person_row.org_id)
     assert org is not None
@@ -315,7 +326,7 @@ async def grant(session: AsyncSession, *, person: str, project: str, role: str) 
 async def bind_chat(
     session: AsyncSession, *, channel: str, chat_id: str, project: str, title: str | None
 ) -> ChatBinding:
-    p = await _project(session, project)
+    p = await find_project(session, project)
     b = ChatBinding(channel=channel, chat_id=chat_id, project_id=p.id, title=title)
     session.add(b)
     await session.flush()
@@ -336,7 +347,7 @@ async def is_empty(session: AsyncSession) -> bool:
 
 async def channel_users(session: AsyncSession, channel: str, project: str) -> list[str]:
     """The chat accounts on one channel of a project's active members (for creating a group chat)."""
-    p = await _project(session, project)
+    p = await find_project(session, project)
     rows = await session.execute(
         select(Identity.user_id)
         .join(Membership, Membership.person_id == Identity.person_id)
@@ -355,10 +366,6 @@ async def channel_users(session: AsyncSession, channel: str, project: str) -> li
 async def move_chat(session: AsyncSession, channel: str, old_chat_id: str, new_chat_id: str) -> None:
     """A group got a new id on its platform (Telegram: group → supergroup): its binding follows, and pending
     notices go to the new id."""
-    from sqlalchemy import update
-
-    from storage.models import OutboxMessage
-
     binding = (
         await session.execute(
             select(ChatBinding).where(ChatBinding.channel == channel, ChatBinding.chat_id == old_chat_id)

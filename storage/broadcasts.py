@@ -9,7 +9,7 @@ nothing or a complete, resumable delivery.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,9 +29,8 @@ from bot.domain.broadcast import (
 )
 from bot.domain.levels import Status
 from bot.messages import to_json
-from bot.notices import broadcast_items
+from bot.notices.broadcasts import broadcast_items
 from bot.ports import AccessDenied, BroadcastDraft, BroadcastInfo, BroadcastPreview, NotFound, PersonInfo, ServiceError
-from storage import audit
 from storage.models import (
     Broadcast,
     BroadcastTarget,
@@ -46,6 +45,7 @@ from storage.models import (
     Project,
 )
 from storage.outbox_store import enqueue_many
+from storage.turn import Area
 
 PRIORITY = -1  # below replies and hazard notices: a broadcast never holds up a level-1 notice
 SILENT_SHOWN = 10
@@ -79,15 +79,6 @@ def _reach(org: Organisation, today: dt.date) -> Select[Any]:
     if not org.region:  # an authority or association without a region reaches no one
         return select(Project.id).where(Project.id.is_(None))
     return select(Project.id).where(Project.region.startswith(org.region, autoescape=True))
-
-
-async def regions(s: AsyncSession, person: PersonInfo, today: dt.date) -> list[str]:
-    org = await _sender_org(s, person)
-    reach = _reach(org, today)
-    rows = await s.execute(
-        select(Project.region).where(Project.id.in_(reach), Project.region != "").distinct().order_by(Project.region)
-    )
-    return list(rows.scalars())
 
 
 def _validate(draft: BroadcastDraft) -> None:
@@ -168,83 +159,6 @@ def _per_channel(chats: list[_Chat]) -> dict[str, int]:
     for c in chats:
         counts[c.channel] = counts.get(c.channel, 0) + 1
     return dict(sorted(counts.items()))
-
-
-async def preview(
-    s: AsyncSession, person: PersonInfo, draft: BroadcastDraft, today: dt.date, rates: Mapping[str, float]
-) -> BroadcastPreview:
-    org = await _sender_org(s, person)
-    _validate(draft)
-    projects, unknown = await _audience(s, org, draft, today)
-    n_projects = (await s.execute(select(func.count()).select_from(projects.subquery()))).scalar_one()
-    chats, unreachable = await _chats(s, projects, draft.targets)
-    counts = _per_channel(chats)
-    return BroadcastPreview(n_projects, tuple(counts.items()), unreachable, unknown, estimate_seconds(counts, rates))
-
-
-async def send(s: AsyncSession, person: PersonInfo, draft: BroadcastDraft, now: dt.datetime, today: dt.date) -> int:
-    """Write the broadcast, its targets and their outbox rows; returns the broadcast id."""
-    org = await _sender_org(s, person)
-    _validate(draft)
-    projects, _ = await _audience(s, org, draft, today)
-    chats, unreachable = await _chats(s, projects, draft.targets)
-    if not chats:
-        raise ServiceError("broadcast_empty")
-    b = Broadcast(
-        sender_id=person.id,
-        org_id=org.id,
-        text=draft.text.strip(),
-        media_sha=draft.media,
-        media_kind=draft.media_kind,
-        media_name=draft.media_name,
-        audience={"scope": draft.scope, "value": draft.value},
-        targets=list(draft.targets),
-        needs_ack=draft.needs_ack,
-        created_at=now,
-        projects=len({c.project_id for c in chats}),
-    )
-    s.add(b)
-    await s.flush()
-    media = (draft.media, draft.media_kind or "photo", draft.media_name) if draft.media else None
-    items = to_json(broadcast_items(b.id, org.name, b.text, b.needs_ack, media))
-    targets: list[dict[str, Any]] = []
-    rows: list[dict[str, Any]] = []
-    for c in chats:
-        key = f"bc:{b.id}:{c.channel}:{c.chat_id}"
-        targets.append(
-            {
-                "broadcast_id": b.id,
-                "project_id": c.project_id,
-                "kind": c.kind,
-                "channel": c.channel,
-                "chat_id": c.chat_id,
-                "person_id": c.person_id,
-                "outbox_key": key,
-            }
-        )
-        rows.append(_outbox_row(key, c, items, now, b.id))
-    await s.execute(insert(BroadcastTarget), targets)
-    await enqueue_many(s, rows)
-    await audit.append(
-        s,
-        actor_id=person.id,
-        action="broadcast.sent",
-        object_type="broadcast",
-        object_id=b.id,
-        data={
-            "org": org.name,
-            "text": b.text,
-            "media": draft.media,
-            "audience": b.audience,
-            "targets": b.targets,
-            "needs_ack": b.needs_ack,
-            "projects": b.projects,
-            "chats": _per_channel(chats),
-            "unreachable": unreachable,
-        },
-        at=now,
-    )
-    return b.id
 
 
 def _outbox_row(key: str, c: _Chat, items: list[Any], now: dt.datetime, broadcast_id: int) -> dict[str, Any]:
@@ -339,94 +253,169 @@ async def info(s: AsyncSession, b: Broadcast, detail: bool = False) -> Broadcast
     )
 
 
-async def recent(s: AsyncSession, person: PersonInfo, limit: int) -> list[BroadcastInfo]:
-    org = await _sender_org(s, person)
-    rows = await s.execute(
-        select(Broadcast).where(Broadcast.org_id == org.id).order_by(Broadcast.id.desc()).limit(limit)
-    )
-    return [await info(s, b) for b in rows.scalars()]
-
-
-async def one(s: AsyncSession, person: PersonInfo, broadcast_id: int) -> BroadcastInfo:
-    return await info(s, await _own(s, person, broadcast_id), detail=True)
-
-
-async def acknowledge(
-    s: AsyncSession, person: PersonInfo, broadcast_id: int, channel: str, chat_id: str, now: dt.datetime
-) -> bool:
-    """The receipt of one chat; True the first time. In a group, the first bound person to press signs for it."""
-    target = (
-        await s.execute(
-            select(BroadcastTarget).where(
-                BroadcastTarget.broadcast_id == broadcast_id,
-                BroadcastTarget.channel == channel,
-                BroadcastTarget.chat_id == chat_id,
-            )
+class Broadcasts(Area):
+    async def regions(self, person: PersonInfo) -> list[str]:
+        org = await _sender_org(self.s, person)
+        reach = _reach(org, self.t.today)
+        rows = await self.s.execute(
+            select(Project.region)
+            .where(Project.id.in_(reach), Project.region != "")
+            .distinct()
+            .order_by(Project.region)
         )
-    ).scalar_one_or_none()
-    if target is None:
-        raise NotFound("broadcast")
-    if target.person_id is not None and target.person_id != person.id:
-        raise AccessDenied("broadcast")
-    if target.acked_at is not None:
-        return False
-    target.acked_at = now
-    target.acked_by = person.id
-    await audit.append(
-        s,
-        actor_id=person.id,
-        action="broadcast.acknowledged",
-        object_type="broadcast",
-        object_id=broadcast_id,
-        data={"channel": channel, "chat_id": chat_id, "project_id": target.project_id},
-        at=now,
-    )
-    return True
+        return list(rows.scalars())
 
+    async def preview(self, person: PersonInfo, draft: BroadcastDraft) -> BroadcastPreview:
+        s = self.s
+        org = await _sender_org(s, person)
+        _validate(draft)
+        projects, unknown = await _audience(s, org, draft, self.t.today)
+        n_projects = (await s.execute(select(func.count()).select_from(projects.subquery()))).scalar_one()
+        chats, unreachable = await _chats(s, projects, draft.targets)
+        counts = _per_channel(chats)
+        seconds = estimate_seconds(counts, self.t.setup.send_rates)
+        return BroadcastPreview(n_projects, tuple(counts.items()), unreachable, unknown, seconds)
 
-async def renotify(s: AsyncSession, person: PersonInfo, broadcast_id: int, now: dt.datetime) -> int:
-    """Send the notice again, as a reminder, only to the chats that received it and have not confirmed."""
-    b = await _own(s, person, broadcast_id)
-    if not b.needs_ack:
-        raise ServiceError("broadcast_no_ack")
-    silent = (
-        await s.execute(
-            select(BroadcastTarget)
-            .join(OutboxMessage, OutboxMessage.key == BroadcastTarget.outbox_key)
-            .where(
-                BroadcastTarget.broadcast_id == b.id,
-                BroadcastTarget.acked_at.is_(None),
-                OutboxMessage.status == "sent",
-            )
-            .order_by(BroadcastTarget.id)
+    async def send(self, person: PersonInfo, draft: BroadcastDraft) -> BroadcastInfo:
+        """Write the broadcast, its targets and their outbox rows."""
+        s, now, today = self.s, self.now, self.t.today
+        org = await _sender_org(s, person)
+        _validate(draft)
+        projects, _ = await _audience(s, org, draft, today)
+        chats, unreachable = await _chats(s, projects, draft.targets)
+        if not chats:
+            raise ServiceError("broadcast_empty")
+        b = Broadcast(
+            sender_id=person.id,
+            org_id=org.id,
+            text=draft.text.strip(),
+            media_sha=draft.media,
+            media_kind=draft.media_kind,
+            media_name=draft.media_name,
+            audience={"scope": draft.scope, "value": draft.value},
+            targets=list(draft.targets),
+            needs_ack=draft.needs_ack,
+            created_at=now,
+            projects=len({c.project_id for c in chats}),
         )
-    ).scalars()
-    targets = list(silent)
-    if not targets:
-        return 0
-    b.renotified += 1
-    round_no = b.renotified
-    org_name = (await s.execute(select(Organisation.name).where(Organisation.id == b.org_id))).scalar_one()
-    media = (b.media_sha, b.media_kind or "photo", b.media_name) if b.media_sha else None
-    items = to_json(broadcast_items(b.id, org_name, b.text, True, media, reminder=True))
-    rows = [
-        _outbox_row(
-            f"bc:{b.id}:r{round_no}:{t.channel}:{t.chat_id}",
-            _Chat(t.project_id, t.kind, t.channel, t.chat_id, t.person_id),
-            items,
-            now,
+        s.add(b)
+        await s.flush()
+        media = (draft.media, draft.media_kind or "photo", draft.media_name) if draft.media else None
+        items = to_json(broadcast_items(b.id, org.name, b.text, b.needs_ack, media))
+        targets: list[dict[str, Any]] = []
+        rows: list[dict[str, Any]] = []
+        for c in chats:
+            key = f"bc:{b.id}:{c.channel}:{c.chat_id}"
+            targets.append(
+                {
+                    "broadcast_id": b.id,
+                    "project_id": c.project_id,
+                    "kind": c.kind,
+                    "channel": c.channel,
+                    "chat_id": c.chat_id,
+                    "person_id": c.person_id,
+                    "outbox_key": key,
+                }
+            )
+            rows.append(_outbox_row(key, c, items, now, b.id))
+        await s.execute(insert(BroadcastTarget), targets)
+        await enqueue_many(s, rows)
+        await self.t.audit(
+            "broadcast.sent",
+            "broadcast",
             b.id,
+            actor=person.id,
+            data={
+                "org": org.name,
+                "text": b.text,
+                "media": draft.media,
+                "audience": b.audience,
+                "targets": b.targets,
+                "needs_ack": b.needs_ack,
+                "projects": b.projects,
+                "chats": _per_channel(chats),
+                "unreachable": unreachable,
+            },
         )
-        for t in targets
-    ]
-    await enqueue_many(s, rows)
-    await audit.append(
-        s,
-        actor_id=person.id,
-        action="broadcast.renotified",
-        object_type="broadcast",
-        object_id=b.id,
-        data={"round": round_no, "chats": len(rows)},
-        at=now,
-    )
-    return len(rows)
+        return await info(s, b, detail=True)
+
+    async def recent(self, person: PersonInfo, limit: int = 5) -> list[BroadcastInfo]:
+        org = await _sender_org(self.s, person)
+        rows = await self.s.execute(
+            select(Broadcast).where(Broadcast.org_id == org.id).order_by(Broadcast.id.desc()).limit(limit)
+        )
+        return [await info(self.s, b) for b in rows.scalars()]
+
+    async def find(self, person: PersonInfo, broadcast_id: int) -> BroadcastInfo:
+        return await info(self.s, await _own(self.s, person, broadcast_id), detail=True)
+
+    async def acknowledge(self, person: PersonInfo, broadcast_id: int, channel: str, chat_id: str) -> bool:
+        """The receipt of one chat; True the first time. In a group, the first bound person to press signs for it."""
+        s, now = self.s, self.now
+        target = (
+            await s.execute(
+                select(BroadcastTarget).where(
+                    BroadcastTarget.broadcast_id == broadcast_id,
+                    BroadcastTarget.channel == channel,
+                    BroadcastTarget.chat_id == chat_id,
+                )
+            )
+        ).scalar_one_or_none()
+        if target is None:
+            raise NotFound("broadcast")
+        if target.person_id is not None and target.person_id != person.id:
+            raise AccessDenied("broadcast")
+        if target.acked_at is not None:
+            return False
+        target.acked_at = now
+        target.acked_by = person.id
+        await self.t.audit(
+            "broadcast.acknowledged",
+            "broadcast",
+            broadcast_id,
+            actor=person.id,
+            data={"channel": channel, "chat_id": chat_id, "project_id": target.project_id},
+        )
+        return True
+
+    async def renotify(self, person: PersonInfo, broadcast_id: int) -> int:
+        """Send the notice again, as a reminder, only to the chats that received it and have not confirmed."""
+        s, now = self.s, self.now
+        b = await _own(s, person, broadcast_id)
+        if not b.needs_ack:
+            raise ServiceError("broadcast_no_ack")
+        silent = (
+            await s.execute(
+                select(BroadcastTarget)
+                .join(OutboxMessage, OutboxMessage.key == BroadcastTarget.outbox_key)
+                .where(
+                    BroadcastTarget.broadcast_id == b.id,
+                    BroadcastTarget.acked_at.is_(None),
+                    OutboxMessage.status == "sent",
+                )
+                .order_by(BroadcastTarget.id)
+            )
+        ).scalars()
+        targets = list(silent)
+        if not targets:
+            return 0
+        b.renotified += 1
+        round_no = b.renotified
+        org_name = (await s.execute(select(Organisation.name).where(Organisation.id == b.org_id))).scalar_one()
+        media = (b.media_sha, b.media_kind or "photo", b.media_name) if b.media_sha else None
+        items = to_json(broadcast_items(b.id, org_name, b.text, True, media, reminder=True))
+        rows = [
+            _outbox_row(
+                f"bc:{b.id}:r{round_no}:{t.channel}:{t.chat_id}",
+                _Chat(t.project_id, t.kind, t.channel, t.chat_id, t.person_id),
+                items,
+                now,
+                b.id,
+            )
+            for t in targets
+        ]
+        await enqueue_many(s, rows)
+        await self.t.audit(
+            "broadcast.renotified", "broadcast", b.id, actor=person.id, data={"round": round_no, "chats": len(rows)}
+        )
+        return len(rows)

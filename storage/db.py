@@ -7,7 +7,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -72,3 +72,13 @@ async def migrate(engine: AsyncEngine) -> None:
     """Bring the schema to the newest migration (Alembic, run on the engine's own connection)."""
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade)
+
+
+async def healthy(readonly: async_sessionmaker[AsyncSession]) -> bool:
+    """Whether the database answers (`/healthz`)."""
+    try:
+        async with readonly() as s:
+            await s.execute(text("SELECT 1"))
+    except Exception:
+        return False
+    return True

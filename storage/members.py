@@ -1,4 +1,4 @@
-"""Who holds which roles in a project: the one query every notice and reminder needs."""
+"""Who holds which roles in a project: the queries every notice, reminder and permission check needs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.roles import Role
-from storage.models import Membership
+from storage.models import Membership, PlanExpert, ServicePlan, Visit
 
 
 async def with_roles(s: AsyncSession, project_id: int, roles: Iterable[Role]) -> list[int]:
@@ -23,3 +23,51 @@ async def with_roles(s: AsyncSession, project_id: int, roles: Iterable[Role]) ->
         .order_by(Membership.person_id)
     )
     return list(rows.scalars())
+
+
+async def roles_in(s: AsyncSession, person_id: int, project_id: int) -> frozenset[Role]:
+    rows = await s.execute(
+        select(Membership.role).where(
+            Membership.person_id == person_id, Membership.project_id == project_id, Membership.active.is_(True)
+        )
+    )
+    return frozenset(Role(r) for r in rows.scalars())
+
+
+async def projects_of(s: AsyncSession, person_id: int) -> dict[int, frozenset[Role]]:
+    """The projects a person is in, with their roles there, by project id (ascending)."""
+    rows = (
+        await s.execute(
+            select(Membership.project_id, Membership.role).where(
+                Membership.person_id == person_id, Membership.active.is_(True)
+            )
+        )
+    ).all()
+    by_project: dict[int, set[Role]] = {}
+    for project_id, role in rows:
+        by_project.setdefault(project_id, set()).add(Role(role))
+    return {pid: frozenset(by_project[pid]) for pid in sorted(by_project)}
+
+
+async def is_member(s: AsyncSession, person_id: int, project_id: int) -> bool:
+    return bool(await roles_in(s, person_id, project_id))
+
+
+async def agency_people(s: AsyncSession, visit: Visit) -> list[int]:
+    """Who answers for a visit: its leader and the agency's managers in the project."""
+    admins = await with_roles(s, visit.project_id, {Role.AGENCY_ADMIN})
+    return sorted({visit.leader_id, *admins})
+
+
+async def plan_people(s: AsyncSession, project_id: int) -> list[int]:
+    """Who answers for a project's services: the agency's managers and the confirmed plan's experts."""
+    people = set(await with_roles(s, project_id, {Role.AGENCY_ADMIN}))
+    plan = (
+        await s.execute(
+            select(ServicePlan).where(ServicePlan.project_id == project_id, ServicePlan.status == "confirmed")
+        )
+    ).scalar_one_or_none()
+    if plan is not None:
+        people.add(plan.leader_id)
+        people.update((await s.execute(select(PlanExpert.person_id).where(PlanExpert.plan_id == plan.id))).scalars())
+    return sorted(people)

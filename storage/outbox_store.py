@@ -7,11 +7,21 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.messages import Item, to_json
-from storage.models import CardMessage, ChatBinding, ChatOffer, Identity, OutboxMessage, Person
+from bot.notices import unreachable
+from storage.models import (
+    CardMessage,
+    ChatBinding,
+    ChatOffer,
+    Identity,
+    Membership,
+    OutboxMessage,
+    Person,
+    Project,
+)
 
 log = logging.getLogger(__name__)
 
@@ -204,26 +214,16 @@ UNREACHABLE_ADMINS = ("project_manager", "agency_admin")
 
 async def report_unreachable(session: AsyncSession, channel: str, chat_id: str) -> None:
     """Tell the project's admins that a group or a person can no longer be reached there, once per chat."""
-    from bot.i18n import T
-    from bot.messages import Text
-    from storage.models import Membership, Project
-
     key = f"unreachable:{channel}:{chat_id}"
     binding = (
         await session.execute(select(ChatBinding).where(ChatBinding.channel == channel, ChatBinding.chat_id == chat_id))
     ).scalar_one_or_none()
+    item: Item
     if binding is not None:
         project = await session.get(Project, binding.project_id)
         assert project is not None
         projects = [project.id]
-        item = Text(
-            T(
-                "I can no longer post in the group chat “{title}” of {project} (removed or blocked). Add me "
-                "back and send /bind with a new group code.",
-                title=binding.title or chat_id,
-                project=project.name,
-            )
-        )
+        item = unreachable.group_unreachable(binding.title or chat_id, project.name)
     else:
         ident = (
             (await session.execute(select(Identity).where(Identity.channel == channel, Identity.chat_id == chat_id)))
@@ -241,14 +241,7 @@ async def report_unreachable(session: AsyncSession, channel: str, chat_id: str) 
                 )
             ).scalars()
         )
-        item = Text(
-            T(
-                "{name} has blocked me on {channel}; notices to them are not delivered there. Please reach "
-                "them another way.",
-                name=person.name,
-                channel=channel,
-            )
-        )
+        item = unreachable.person_blocked(person.name, channel)
     admins = (
         (
             await session.execute(
@@ -314,8 +307,6 @@ async def record_progress(session: AsyncSession, message_id: int, ids: list[str]
 
 
 async def pending_count(session: AsyncSession) -> int:
-    from sqlalchemy import func
-
     return int(
         (
             await session.execute(

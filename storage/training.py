@@ -1,4 +1,4 @@
-"""Training sessions and drills: created by the agency or the insurer (CLI), invitations to the audience,
+"""Training sessions and drills: created by the agency or the insurer (CLI or chat), invitations to the audience,
 reminders the day before and two hours before, sign-in in chat with the code shown at the venue during the
 session's window, attendance and hours, photos and the drill's evaluation afterwards, and online learning hours
 recorded by the operator or imported from a CSV."""
@@ -17,23 +17,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import training as rules
 from bot.domain.roles import Role
-from bot.i18n import N_, T
-from bot.messages import Card, Msg, Option
-from bot.ports import AccessDenied, NotFound, PersonInfo, ServiceError, TrainingInfo, TrainingOverview
-from storage import audit
-from storage.admin import AdminError, _person, _project
+from bot.notices import training as notices
+from bot.ports import (
+    AccessDenied,
+    NotFound,
+    PersonInfo,
+    ServiceError,
+    TrainingDraft,
+    TrainingInfo,
+    TrainingOverview,
+)
+from storage import audit, members
+from storage.admin import AdminError, find_person, find_project
 from storage.invite_codes import hash_code
 from storage.models import Attendance, LearningHours, Membership, Person, Project, TrainingSession
 from storage.outbox_store import notify_person
 from storage.reminder_log import record, recorded
+from storage.turn import Area, Turn
 
-KIND_NAMES = {
-    "citywide": N_("City-wide training"),
-    "custom": N_("Project training"),
-    "prestart": N_("Pre-start briefing"),
-    "seasonal": N_("Seasonal training"),
-    "drill": N_("Emergency drill"),
-}
+ORGANISERS = ("agency", "insurer")
 
 
 async def _audience(s: AsyncSession, t: TrainingSession) -> list[int]:
@@ -46,17 +48,20 @@ async def _audience(s: AsyncSession, t: TrainingSession) -> list[int]:
     return list(rows.scalars())
 
 
-def _card(t: TrainingSession, tz: ZoneInfo, title: Msg) -> Card:
-    start, end = t.starts_at.astimezone(tz), t.ends_at.astimezone(tz)
-    return Card(
-        title,
-        (
-            (T("Topic"), t.topic),
-            (T("Kind"), T(KIND_NAMES[t.kind])),
-            (T("Time"), f"{start:%Y-%m-%d %H:%M}–{end:%H:%M}"),
-            (T("Place"), t.place),
-        ),
-        (Option(f"trs:{t.id}", T("Sign in (code at the venue)")),),
+async def info(s: AsyncSession, t: TrainingSession) -> TrainingInfo:
+    present = (await s.execute(select(func.count()).where(Attendance.session_id == t.id))).scalar_one()
+    return TrainingInfo(
+        id=t.id,
+        kind=t.kind,
+        topic=t.topic,
+        place=t.place,
+        starts_at=t.starts_at,
+        ends_at=t.ends_at,
+        hours=rules.hours(t.starts_at, t.ends_at),
+        invited=len(await _audience(s, t)),
+        present=present,
+        photos=len(t.photos or []),
+        evaluation=t.evaluation,
     )
 
 
@@ -85,8 +90,8 @@ async def add(
     unknown = [r for r in roles if r not in set(Role)]
     if unknown or not roles:
         raise AdminError(f"roles must be some of {', '.join(Role)}")
-    project_rows = [await _project(s, p) for p in projects]
-    organiser_row = await _person(s, organiser) if organiser else None
+    project_rows = [await find_project(s, p) for p in projects]
+    organiser_row = await find_person(s, organiser) if organiser else None
     code = f"{secrets.randbelow(10**6):06d}"
     t = TrainingSession(
         kind=kind,
@@ -115,154 +120,10 @@ async def add(
         at=now,
         data={"kind": kind, "drill": drill, "topic": topic, "projects": projects, "roles": roles},
     )
-    card = _card(t, tz, T("Invitation: {kind}", kind=T(KIND_NAMES[kind])))
+    card = notices.invitation(await info(s, t), tz)
     for pid in await _audience(s, t):
         await notify_person(s, pid, f"tr{t.id}:invite", [card])
     return t, code, warnings
-
-
-async def sign_in(s: AsyncSession, person: PersonInfo, session_id: int, code: str, now: dt.datetime) -> TrainingInfo:
-    t = await s.get(TrainingSession, session_id)
-    if t is None:
-        raise NotFound("training")
-    if person.id not in await _audience(s, t) and person.id != t.organiser_id:
-        raise AccessDenied("training")
-    state = rules.sign_in_state(now, t.starts_at, t.ends_at)
-    if state != "open":
-        raise ServiceError("sign_in_" + state)
-    if not secrets.compare_digest(hash_code(code.strip()), t.code_hash):
-        raise ServiceError("sign_in_code")
-    done = await s.execute(
-        select(Attendance.id).where(Attendance.session_id == t.id, Attendance.person_id == person.id)
-    )
-    if done.first() is not None:
-        raise ServiceError("sign_in_again")
-    s.add(Attendance(session_id=t.id, person_id=person.id, signed_at=now, hours=rules.hours(t.starts_at, t.ends_at)))
-    await audit.append(
-        s, actor_id=person.id, action="training.signed_in", object_type="training", object_id=t.id, at=now
-    )
-    return await info(s, t)
-
-
-async def info(s: AsyncSession, t: TrainingSession) -> TrainingInfo:
-    present = (await s.execute(select(func.count()).where(Attendance.session_id == t.id))).scalar_one()
-    return TrainingInfo(
-        id=t.id,
-        kind=t.kind,
-        topic=t.topic,
-        place=t.place,
-        starts_at=t.starts_at,
-        ends_at=t.ends_at,
-        hours=rules.hours(t.starts_at, t.ends_at),
-        invited=len(await _audience(s, t)),
-        present=present,
-        photos=len(t.photos or []),
-        evaluation=t.evaluation,
-    )
-
-
-async def add_record(
-    s: AsyncSession, person: PersonInfo, session_id: int, photos: list[str], evaluation: str, now: dt.datetime
-) -> TrainingInfo:
-    """Photos and (for a drill) the evaluation, after the session, by its organiser."""
-    t = await s.get(TrainingSession, session_id)
-    if t is None:
-        raise NotFound("training")
-    if person.id != t.organiser_id:
-        raise AccessDenied("training")
-    t.photos = [*(t.photos or []), *photos]
-    if evaluation.strip():
-        t.evaluation = evaluation.strip()[:2000]
-    await audit.append(
-        s,
-        actor_id=person.id,
-        action="training.recorded",
-        object_type="training",
-        object_id=t.id,
-        at=now,
-        data={"photos": photos, "evaluation": t.evaluation},
-    )
-    return await info(s, t)
-
-
-async def my_training(s: AsyncSession, person: PersonInfo, now: dt.datetime) -> TrainingOverview:
-    """A person's hours this year and next sessions; for agency people and insurers also the managers of their
-    projects behind the online target, and projects short of a yearly drill or (high risk) two project
-    trainings."""
-    year = now.year
-    offline = (
-        await s.execute(
-            select(func.coalesce(func.sum(Attendance.hours), 0.0))
-            .join(TrainingSession, TrainingSession.id == Attendance.session_id)
-            .where(
-                Attendance.person_id == person.id, TrainingSession.starts_at >= dt.datetime(year, 1, 1, tzinfo=dt.UTC)
-            )
-        )
-    ).scalar_one()
-    online = await _online(s, person.id, year)
-    recent = now - dt.timedelta(days=7)  # an organiser adds photos and the evaluation after the session
-    sessions = (
-        await s.execute(
-            select(TrainingSession).where(TrainingSession.ends_at >= recent).order_by(TrainingSession.starts_at)
-        )
-    ).scalars()
-    upcoming: list[TrainingInfo] = []
-    for t in sessions:
-        organiser = person.id == t.organiser_id
-        if organiser or (t.ends_at >= now and person.id in await _audience(s, t)):
-            names: tuple[str, ...] = ()
-            if organiser:
-                names = tuple(
-                    (
-                        await s.execute(
-                            select(Person.name)
-                            .join(Attendance, Attendance.person_id == Person.id)
-                            .where(Attendance.session_id == t.id)
-                            .order_by(Attendance.signed_at)
-                        )
-                    ).scalars()
-                )
-            upcoming.append(replace(await info(s, t), organiser=organiser, attendees=names))
-    behind: list[tuple[str, float]] = []
-    gaps: list[tuple[str, str, int]] = []
-    if person.org_kind in ("agency", "insurer"):
-        gaps = await _gaps(s, person, now.year)
-        projects = select(Membership.project_id).where(Membership.person_id == person.id, Membership.active.is_(True))
-        managers = (
-            await s.execute(
-                select(Person.id, Person.name)
-                .join(Membership, Membership.person_id == Person.id)
-                .where(
-                    Membership.project_id.in_(projects),
-                    Membership.role == Role.PROJECT_MANAGER.value,
-                    Membership.active.is_(True),
-                )
-                .distinct()
-                .order_by(Person.id)
-            )
-        ).all()
-        for pid, name in managers:
-            h = await _online(s, pid, year)
-            if h < rules.ONLINE_TARGET_HOURS:
-                behind.append((name, h))
-    return TrainingOverview(float(offline), online, tuple(upcoming[:5]), tuple(behind), tuple(gaps))
-
-
-async def _gaps(s: AsyncSession, person: PersonInfo, year: int) -> list[tuple[str, str, int]]:
-    mine = select(Membership.project_id).where(Membership.person_id == person.id, Membership.active.is_(True))
-    projects = (await s.execute(select(Project).where(Project.id.in_(mine)).order_by(Project.id))).scalars().all()
-    held: dict[tuple[int, str], int] = {}
-    since = dt.datetime(year, 1, 1, tzinfo=dt.UTC)
-    for t in (await s.execute(select(TrainingSession).where(TrainingSession.starts_at >= since))).scalars():
-        for pid in t.projects:
-            held[(pid, t.kind)] = held.get((pid, t.kind), 0) + 1
-    gaps: list[tuple[str, str, int]] = []
-    for p in projects:
-        if held.get((p.id, rules.Kind.DRILL), 0) < rules.DRILLS_PER_YEAR:
-            gaps.append((p.name, "drill", held.get((p.id, rules.Kind.DRILL), 0)))
-        if p.risk == "high" and held.get((p.id, rules.Kind.CUSTOM), 0) < rules.CUSTOM_PER_YEAR_HIGH_RISK:
-            gaps.append((p.name, "custom", held.get((p.id, rules.Kind.CUSTOM), 0)))
-    return gaps
 
 
 async def _online(s: AsyncSession, person_id: int, year: int) -> float:
@@ -279,7 +140,7 @@ async def _online(s: AsyncSession, person_id: int, year: int) -> float:
 async def record_hours(s: AsyncSession, person: str, year: int, hours: float, source: str, now: dt.datetime) -> None:
     if not 0 < hours <= 200:
         raise AdminError("hours must be between 0 and 200")
-    p = await _person(s, person)
+    p = await find_person(s, person)
     s.add(LearningHours(person_id=p.id, year=year, hours=hours, source=source, created_at=now))
     await audit.append(
         s,
@@ -305,25 +166,184 @@ async def import_hours(s: AsyncSession, text: str, source: str, now: dt.datetime
     return len(rows)
 
 
-async def sweep(s: AsyncSession, now: dt.datetime, tz: ZoneInfo) -> int:
-    """Reminders the day before and two hours before, once each (a late one is skipped for the nearer one)."""
-    rows = (await s.execute(select(TrainingSession).where(TrainingSession.starts_at > now))).scalars().all()
-    count = 0
-    for t in rows:
-        due = [(k, t.starts_at - before) for k, before in rules.REMIND_BEFORE if t.starts_at - before <= now]
-        if not due:
-            continue
-        k, at = due[-1]
-        key = f"tr{t.id}:{k}"
-        if await recorded(s, key):
-            continue
-        for skipped, skipped_at in due[:-1]:
-            if not await recorded(s, f"tr{t.id}:{skipped}"):
-                await record(s, f"tr{t.id}:{skipped}", "training", t.id, skipped, skipped_at, "superseded", now)
-        await record(s, key, "training", t.id, k, at, "sent", now)
-        title = T("Tomorrow: {topic}", topic=t.topic) if k == "day" else T("In two hours: {topic}", topic=t.topic)
-        card = _card(t, tz, title)
-        for pid in await _audience(s, t):
-            await notify_person(s, pid, key, [card])
-        count += 1
-    return count
+class Training(Area):
+    async def create(self, person: PersonInfo, draft: TrainingDraft) -> tuple[TrainingInfo, str]:
+        """Agencies and insurers organise sessions for projects they are in; the venue code goes to them."""
+        if person.org_kind not in ORGANISERS:
+            raise AccessDenied("training")
+        mine = set(await members.projects_of(self.s, person.id))
+        if not draft.project_ids or not set(draft.project_ids) <= mine:
+            raise AccessDenied("training")
+        try:
+            session, code, _ = await add(
+                self.s,
+                kind=draft.kind,
+                topic=draft.topic,
+                place=draft.place,
+                starts_at=draft.starts_at,
+                ends_at=draft.ends_at,
+                projects=[str(pid) for pid in draft.project_ids],
+                roles=list(draft.roles),
+                organiser=str(person.id),
+                drill=draft.drill,
+                tz=self.t.tz,
+                now=self.now,
+            )
+        except AdminError:
+            raise ServiceError("training_invalid") from None
+        return await info(self.s, session), code
+
+    async def sign_in(self, person: PersonInfo, session_id: int, code: str) -> TrainingInfo:
+        t = await self.s.get(TrainingSession, session_id)
+        if t is None:
+            raise NotFound("training")
+        if person.id not in await _audience(self.s, t) and person.id != t.organiser_id:
+            raise AccessDenied("training")
+        state = rules.sign_in_state(self.now, t.starts_at, t.ends_at)
+        if state != "open":
+            raise ServiceError("sign_in_" + state)
+        if not secrets.compare_digest(hash_code(code.strip()), t.code_hash):
+            raise ServiceError("sign_in_code")
+        done = await self.s.execute(
+            select(Attendance.id).where(Attendance.session_id == t.id, Attendance.person_id == person.id)
+        )
+        if done.first() is not None:
+            raise ServiceError("sign_in_again")
+        self.s.add(
+            Attendance(
+                session_id=t.id, person_id=person.id, signed_at=self.now, hours=rules.hours(t.starts_at, t.ends_at)
+            )
+        )
+        await self.t.audit("training.signed_in", "training", t.id, actor=person.id)
+        return await info(self.s, t)
+
+    async def record(self, person: PersonInfo, session_id: int, photos: list[str], evaluation: str) -> TrainingInfo:
+        """Photos and (for a drill) the evaluation, after the session, by its organiser."""
+        t = await self.s.get(TrainingSession, session_id)
+        if t is None:
+            raise NotFound("training")
+        if person.id != t.organiser_id:
+            raise AccessDenied("training")
+        t.photos = [*(t.photos or []), *photos]
+        if evaluation.strip():
+            t.evaluation = evaluation.strip()[:2000]
+        await self.t.audit(
+            "training.recorded",
+            "training",
+            t.id,
+            actor=person.id,
+            data={"photos": photos, "evaluation": t.evaluation},
+        )
+        return await info(self.s, t)
+
+    async def mine(self, person: PersonInfo) -> TrainingOverview:
+        """A person's hours this year and next sessions; for agency people and insurers also the managers of
+        their projects behind the online target, and projects short of a yearly drill or (high risk) two project
+        trainings."""
+        s, now = self.s, self.now
+        year = now.year
+        offline = (
+            await s.execute(
+                select(func.coalesce(func.sum(Attendance.hours), 0.0))
+                .join(TrainingSession, TrainingSession.id == Attendance.session_id)
+                .where(
+                    Attendance.person_id == person.id,
+                    TrainingSession.starts_at >= dt.datetime(year, 1, 1, tzinfo=dt.UTC),
+                )
+            )
+        ).scalar_one()
+        online = await _online(s, person.id, year)
+        recent = now - dt.timedelta(days=7)  # an organiser adds photos and the evaluation after the session
+        sessions = (
+            await s.execute(
+                select(TrainingSession).where(TrainingSession.ends_at >= recent).order_by(TrainingSession.starts_at)
+            )
+        ).scalars()
+        upcoming: list[TrainingInfo] = []
+        for t in sessions.all():
+            organiser = person.id == t.organiser_id
+            if organiser or (t.ends_at >= now and person.id in await _audience(s, t)):
+                names: tuple[str, ...] = ()
+                if organiser:
+                    names = tuple(
+                        (
+                            await s.execute(
+                                select(Person.name)
+                                .join(Attendance, Attendance.person_id == Person.id)
+                                .where(Attendance.session_id == t.id)
+                                .order_by(Attendance.signed_at)
+                            )
+                        ).scalars()
+                    )
+                upcoming.append(replace(await info(s, t), organiser=organiser, attendees=names))
+        behind: list[tuple[str, float]] = []
+        gaps: list[tuple[str, str, int]] = []
+        if person.org_kind in ORGANISERS:
+            gaps = await self._gaps(person, year)
+            projects = select(Membership.project_id).where(
+                Membership.person_id == person.id, Membership.active.is_(True)
+            )
+            managers = (
+                await s.execute(
+                    select(Person.id, Person.name)
+                    .join(Membership, Membership.person_id == Person.id)
+                    .where(
+                        Membership.project_id.in_(projects),
+                        Membership.role == Role.PROJECT_MANAGER.value,
+                        Membership.active.is_(True),
+                    )
+                    .distinct()
+                    .order_by(Person.id)
+                )
+            ).all()
+            for pid, name in managers:
+                h = await _online(s, pid, year)
+                if h < rules.ONLINE_TARGET_HOURS:
+                    behind.append((name, h))
+        return TrainingOverview(float(offline), online, tuple(upcoming[:5]), tuple(behind), tuple(gaps))
+
+    async def _gaps(self, person: PersonInfo, year: int) -> list[tuple[str, str, int]]:
+        mine = select(Membership.project_id).where(Membership.person_id == person.id, Membership.active.is_(True))
+        projects = (
+            (await self.s.execute(select(Project).where(Project.id.in_(mine)).order_by(Project.id))).scalars().all()
+        )
+        held: dict[tuple[int, str], int] = {}
+        since = dt.datetime(year, 1, 1, tzinfo=dt.UTC)
+        for t in (await self.s.execute(select(TrainingSession).where(TrainingSession.starts_at >= since))).scalars():
+            for pid in t.projects:
+                held[(pid, t.kind)] = held.get((pid, t.kind), 0) + 1
+        gaps: list[tuple[str, str, int]] = []
+        for p in projects:
+            if held.get((p.id, rules.Kind.DRILL), 0) < rules.DRILLS_PER_YEAR:
+                gaps.append((p.name, "drill", held.get((p.id, rules.Kind.DRILL), 0)))
+            if p.risk == "high" and held.get((p.id, rules.Kind.CUSTOM), 0) < rules.CUSTOM_PER_YEAR_HIGH_RISK:
+                gaps.append((p.name, "custom", held.get((p.id, rules.Kind.CUSTOM), 0)))
+        return gaps
+
+    async def sweep(self) -> int:
+        """Reminders the day before and two hours before, once each (a late one is skipped for the nearer one)."""
+        now = self.now
+        rows = (await self.s.execute(select(TrainingSession).where(TrainingSession.starts_at > now))).scalars().all()
+        count = 0
+        for t in rows:
+            due = [(k, t.starts_at - before) for k, before in rules.REMIND_BEFORE if t.starts_at - before <= now]
+            if not due:
+                continue
+            k, at = due[-1]
+            key = f"tr{t.id}:{k}"
+            if await recorded(self.s, key):
+                continue
+            for skipped, skipped_at in due[:-1]:
+                if not await recorded(self.s, f"tr{t.id}:{skipped}"):
+                    await record(
+                        self.s, f"tr{t.id}:{skipped}", "training", t.id, skipped, skipped_at, "superseded", now
+                    )
+            await record(self.s, key, "training", t.id, k, at, "sent", now)
+            card = notices.reminder(await info(self.s, t), self.t.tz, k)
+            await self.t.notify(await _audience(self.s, t), key, [card])
+            count += 1
+        return count
+
+
+async def sweep(t: Turn) -> int:
+    return await Training(t).sweep()

@@ -63,7 +63,7 @@ class Harness:
         pid = await self.person_id(name)
         user = user or f"u{pid}"
         async with self.app.sessions() as s, s.begin():
-            await admin.link_account(s, CHANNEL, user, user, pid, self.app.clock())
+            await admin.link_account(s, CHANNEL, user, user, pid, self.app.now())
         return user
 
     async def deliver(self, inc: Incoming) -> None:

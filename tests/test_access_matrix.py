@@ -13,13 +13,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.domain.deployment import Deployment
 from bot.domain.levels import Level
 from bot.domain.roles import ROLE_ORG_KIND, Role
 from bot.ports import AccessDenied, HazardDraft
 from storage import admin
 from storage.db import make_engine, sessions
 from storage.media import MediaStore
-from storage.services import SqlServices, person_info
+from storage.people import person_info
+from storage.services import SqlServices
+from storage.turn import Turn
 from tests.harness import jpeg
 
 NOW = dt.datetime(2026, 11, 17, 2, 0, tzinfo=dt.UTC)
@@ -30,7 +33,7 @@ BINDERS = {Role.PROJECT_MANAGER, Role.SAFETY_OFFICER, Role.SUPERVISION_ENGINEER,
 
 
 def services(s: AsyncSession) -> SqlServices:
-    return SqlServices(s, prefix="XC", deadline_days={lvl: 3 for lvl in Level}, tz=TZ, now=NOW)
+    return SqlServices(Turn(s, NOW, Deployment(tz=TZ, deadline_days={lvl: 3 for lvl in Level})))
 
 
 @pytest.fixture(scope="module")
@@ -89,9 +92,9 @@ async def build_world(session_factory: async_sessionmaker[AsyncSession], tmp_pat
             svc = services(s)
             expert = await person_info(s, expert_id)
             pm = await person_info(s, pm_id)
-            project_id = (await admin._project(s, code)).id
+            project_id = (await admin.find_project(s, code)).id
             for level in (Level.THREE, Level.TWO, Level.THREE):
-                h = await svc.report_hazard(
+                h = await svc.hazards.report(
                     expert,
                     HazardDraft(
                         project_id=project_id,
@@ -106,9 +109,9 @@ async def build_world(session_factory: async_sessionmaker[AsyncSession], tmp_pat
                 )
                 ids.setdefault(code, []).append(h.id)
             for hazard_id in ids[code][:2]:
-                await svc.submit_rectification(pm, hazard_id, [photo], "已整改")
+                await svc.hazards.submit_rectification(pm, hazard_id, [photo], "已整改")
             ids[f"{code}-project"] = project_id
-            ids[f"{code}-rect"] = [r.id for hid in ids[code][:2] for r in await svc.rectifications(pm, hid)]
+            ids[f"{code}-rect"] = [r.id for hid in ids[code][:2] for r in await svc.hazards.rectifications(pm, hid)]
             ids[f"{code}-group-code"], _ = await admin.invite(s, project=code, now=NOW)
     return ids
 
@@ -146,19 +149,25 @@ def draft(world: dict[str, Any], project: str) -> HazardDraft:
 
 
 ACTIONS: dict[str, tuple[Callable[[dict[str, Any], str], Callable[[SqlServices, Any], Awaitable[Any]]], set[Role]]] = {
-    "report": (lambda w, p: lambda svc, me: svc.report_hazard(me, draft(w, p)), REPORTERS),
-    "view": (lambda w, p: lambda svc, me: svc.hazard(me, w[p][0]), set(Role)),
-    "history": (lambda w, p: lambda svc, me: svc.history(me, w[p][0]), set(Role)),
-    "rectify": (lambda w, p: lambda svc, me: svc.submit_rectification(me, w[p][2], [w["photo"]], "done"), RECTIFIERS),
+    "report": (lambda w, p: lambda svc, me: svc.hazards.report(me, draft(w, p)), REPORTERS),
+    "view": (lambda w, p: lambda svc, me: svc.hazards.find(me, w[p][0]), set(Role)),
+    "history": (lambda w, p: lambda svc, me: svc.hazards.history(me, w[p][0]), set(Role)),
+    "rectify": (
+        lambda w, p: lambda svc, me: svc.hazards.submit_rectification(me, w[p][2], [w["photo"]], "done"),
+        RECTIFIERS,
+    ),
     # Level 3: the supervision unit re-inspects.
     "review-level3": (
-        lambda w, p: lambda svc, me: svc.review(me, w[f"{p}-rect"][0], True, None),
+        lambda w, p: lambda svc, me: svc.hazards.review(me, w[f"{p}-rect"][0], True, None),
         {Role.SUPERVISION_ENGINEER},
     ),
     # Level 2: the reporting expert re-inspects.
-    "review-level2": (lambda w, p: lambda svc, me: svc.review(me, w[f"{p}-rect"][1], True, None), {Role.EXPERT}),
+    "review-level2": (
+        lambda w, p: lambda svc, me: svc.hazards.review(me, w[f"{p}-rect"][1], True, None),
+        {Role.EXPERT},
+    ),
     "bind": (
-        lambda w, p: lambda svc, me: svc.bind_group(me, "test", f"g-{p}-{me.id}", w[f"{p}-group-code"], None),
+        lambda w, p: lambda svc, me: svc.people.bind_group(me, "test", f"g-{p}-{me.id}", w[f"{p}-group-code"], None),
         BINDERS,
     ),
 }
@@ -181,5 +190,5 @@ async def test_open_hazards_list_only_own_projects(
     async with session_factory() as s:
         for role in Role:
             person = await person_info(s, world["people"][role])
-            listed = {h.id for h in await services(s).open_hazards(person)}
+            listed = {h.id for h in await services(s).hazards.open(person)}
             assert listed == set(world["A"]), role

@@ -14,7 +14,7 @@ from bot.messages import parse_text
 from bot.ports import BroadcastDraft
 from storage import admin, audit, broadcasts, outbox_store
 from storage.models import AuditEvent, Broadcast, BroadcastTarget
-from storage.services import person_info
+from storage.people import person_info
 from tests.harness import CHANNEL, Harness, texts
 from tests.test_clock import report
 
@@ -125,7 +125,7 @@ async def _preview(h: Harness, name: str, scope: Scope, value: str = "") -> tupl
     async with h.app.sessions() as s, s.begin():
         pid = await h.person_id(name)
         person = await person_info(s, pid)
-        p = await broadcasts.preview(s, person, draft, dt.date(2026, 11, 17), {})
+        p = await broadcasts.Broadcasts(h.app.turn(s)).preview(person, draft)
     return p.projects, p.total, p.unknown_codes
 
 
@@ -211,16 +211,12 @@ async def test_broadcast_rows_wait_behind_interactive_messages(h: Harness) -> No
     manager = await h.login("陈经理")
     async with h.app.sessions() as s, s.begin():
         person = await person_info(s, await h.person_id("周保险"))
-        await broadcasts.send(
-            s,
-            person,
-            BroadcastDraft("排队测试", Scope.ALL, "", (Target.GROUP, Target.MANAGER), False),
-            h.app.clock(),
-            dt.date(2026, 11, 17),
+        await broadcasts.Broadcasts(h.app.turn(s)).send(
+            person, BroadcastDraft("排队测试", Scope.ALL, "", (Target.GROUP, Target.MANAGER), False)
         )
     await h.app.router.handle(h.incoming(manager, parse_text("/whoami")))
     async with h.app.readonly() as s:
-        due = await outbox_store.due(s, h.app.clock(), 10)
+        due = await outbox_store.due(s, h.app.now(), 10)
         assert [r.broadcast_id for r in due] == [None, 1, 1, 1]  # the reply goes first, though written last
         assert len((await s.execute(select(BroadcastTarget))).scalars().all()) == 3
     await h.app.dispatcher.drain()

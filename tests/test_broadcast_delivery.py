@@ -15,7 +15,7 @@ from bot.domain.broadcast import Scope, Target
 from bot.ports import BroadcastDraft
 from storage import admin, broadcasts, outbox_store
 from storage.models import Identity, OutboxMessage
-from storage.services import person_info
+from storage.people import person_info
 from tests.conftest import START, settings_for
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -52,11 +52,11 @@ async def seed(app: App) -> int:
                 manager = await admin.add_person(s, name=f"经理{i}", org="某建工")
                 await admin.grant(s, person=str(manager.id), project=code, role="project_manager")
                 uid = str(600000 + i)
-                await admin.link_account(s, "telegram", uid, uid, manager.id, app.clock())
-        await admin.link_account(s, "telegram", str(INSURER_UID), str(INSURER_UID), insurer.id, app.clock())
+                await admin.link_account(s, "telegram", uid, uid, manager.id, app.now())
+        await admin.link_account(s, "telegram", str(INSURER_UID), str(INSURER_UID), insurer.id, app.now())
         person = await person_info(s, insurer.id)
         draft = BroadcastDraft(TEXT, Scope.ALL, "", (Target.GROUP, Target.MANAGER), True)
-        return await broadcasts.send(s, person, draft, app.clock(), dt.date(2026, 11, 17))
+        return (await broadcasts.Broadcasts(app.turn(s)).send(person, draft)).id
 
 
 def make_app(db_url: str, tmp_path: Path, url: str, token: str) -> App:
@@ -84,7 +84,7 @@ async def test_300_chats_with_429s_refusals_and_a_crash(db_url: str, tmp_path: P
             fake.fail("sendMessage", 403, "Forbidden: bot was kicked from the supergroup chat", chat=chat)
         for chat in GONE:
             fake.fail("sendMessage", 400, "Bad Request: chat not found", chat=chat)
-        await first.telegram.start()
+        await first.adapters["telegram"].start(first.router.handle)
 
         # The first process sends about half, then dies in the middle of a pass: the rows it had claimed
         # are left 'sending' and nothing more of its work is recorded.
@@ -92,15 +92,15 @@ async def test_300_chats_with_429s_refusals_and_a_crash(db_url: str, tmp_path: P
             await first.dispatcher.run_once()
             clock.shift(0.25)
         async with first.sessions() as s, s.begin():
-            doomed = await outbox_store.due(s, first.clock(), 10)
-            claimed = await outbox_store.claim_many(s, [r.id for r in doomed], first.clock(), dt.timedelta(minutes=2))
+            doomed = await outbox_store.due(s, first.now(), 10)
+            claimed = await outbox_store.claim_many(s, [r.id for r in doomed], first.now(), dt.timedelta(minutes=2))
         assert len(claimed) == 10
-        await first.telegram.stop()
+        await first.adapters["telegram"].stop()
         await first.engine.dispose()
 
         second = make_app(db_url, tmp_path, url, fake.token)  # the restarted process
         await second.prepare()
-        await second.telegram.start()
+        await second.adapters["telegram"].start(second.router.handle)
         try:
             for _ in range(400):
                 await second.dispatcher.run_once()
@@ -146,13 +146,13 @@ async def test_300_chats_with_429s_refusals_and_a_crash(db_url: str, tmp_path: P
                         await s.execute(select(Identity.person_id).where(Identity.user_id == str(INSURER_UID)))
                     ).scalar_one(),
                 )
-                info = await broadcasts.one(s, person, broadcast_id)
+                info = await broadcasts.Broadcasts(second.turn(s)).find(person, broadcast_id)
             assert (info.targets, info.sent, info.failed, info.acked) == (300, 295, 5, 2)
             assert dict(info.failures) == {"blocked": 3, "gone": 2}
             async with second.readonly() as s:
                 gone = (await s.execute(select(Identity).where(Identity.active.is_(False)))).scalars().all()
                 assert gone == []  # only group chats were refused: their bindings are switched off, not people
         finally:
-            await second.telegram.stop()
+            await second.adapters["telegram"].stop()
             await second.engine.dispose()
             await fake.close()

@@ -15,7 +15,8 @@ from bot.domain.levels import Level
 from bot.ports import HazardDraft
 from bot.render import RICH
 from storage.models import OutboxMessage, Person, Reminder
-from storage.services import SqlServices, person_info
+from storage.people import person_info
+from storage.services import SqlServices
 from tests.conftest import make_harness
 from tests.harness import Harness, jpeg, texts
 
@@ -31,10 +32,10 @@ async def report(h: Harness, level: Level, deadline: dt.date) -> int:
     expert = await h.person_id("王建国")
     async with h.app.sessions() as s, s.begin():
         photo = await h.app.media.store(s, jpeg())
-        svc = SqlServices(s, prefix="XC", deadline_days=h.app.settings.deadline_map(), tz=TZ, now=h.app.clock())
+        svc = SqlServices(h.app.turn(s))
         me = await person_info(s, expert)
-        project = (await svc.projects(me))[0]
-        hazard = await svc.report_hazard(
+        project = (await svc.people.projects(me))[0]
+        hazard = await svc.hazards.report(
             me,
             HazardDraft(
                 project_id=project.id,
@@ -53,8 +54,8 @@ async def report(h: Harness, level: Level, deadline: dt.date) -> int:
 
 async def tick(h: Harness) -> None:
     """What the scheduler does each minute and at 08:30, run by hand at the controlled time."""
-    await h.app.clock_work.sweep()
-    await h.app.clock_work.digest()
+    await h.app.jobs.sweep()
+    await h.app.jobs.digest()
     await h.app.dispatcher.drain()
 
 
@@ -73,7 +74,7 @@ async def test_a_level2_hazard_walks_the_chain_once_across_a_restart(db_url: str
             return out
 
         clock.move_to(at(2026, 11, 19, 8, 30))
-        await asyncio.gather(h.app.clock_work.sweep(), h.app.clock_work.sweep())  # two sweeps racing
+        await asyncio.gather(h.app.jobs.sweep(), h.app.jobs.sweep())  # two sweeps racing
         await tick(h)
         for name in ("陈经理", "刘安全"):
             out = new(name)

@@ -51,13 +51,13 @@ async def test_a_complaint_extended_escalated_answered_and_referred(h: Harness, 
     assert "cannot be extended again" in texts(r)
 
     clock.move_to(at(2026, 12, 14, 8, 30))  # type: ignore[attr-defined]
-    await h.app.clock_work.sweep()
+    await h.app.jobs.sweep()
     await h.app.dispatcher.drain()
     assert "must be answered by 2026-12-15" in texts(h.inbox(agency))
     assert "TS-2026-0001" not in texts(h.inbox(insurer))
     clock.move_to(at(2026, 12, 16, 8, 30))  # type: ignore[attr-defined]
-    await h.app.clock_work.sweep()
-    await h.app.clock_work.sweep()
+    await h.app.jobs.sweep()
+    await h.app.jobs.sweep()
     await h.app.dispatcher.drain()
     late = [m for m in h.inbox(insurer) if "TS-2026-0001" in m.text]
     assert len(late) == 1 and "逾期" in late[0].text

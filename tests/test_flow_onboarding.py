@@ -17,7 +17,7 @@ async def new_invite(
 ) -> str:
     pid = str(await h.person_id(person)) if person else None
     async with h.app.sessions() as s, s.begin():
-        code, _ = await admin.invite(s, project=project, person=pid, role=role, days=days, now=h.app.clock())
+        code, _ = await admin.invite(s, project=project, person=pid, role=role, days=days, now=h.app.now())
     return code
 
 
@@ -40,7 +40,7 @@ async def test_join_with_a_code_then_nobody_else_can_use_it(h: Harness) -> None:
 async def test_expired_unknown_and_group_codes_are_refused_in_private(h: Harness) -> None:
     expired = await new_invite(h, "张班长", "worker", days=1)
     group_code = await new_invite(h)
-    with time_machine.travel(h.app.clock() + dt.timedelta(days=2), tick=False):
+    with time_machine.travel(h.app.now() + dt.timedelta(days=2), tick=False):
         assert "已过期" in texts(await h.say("x1", f"/start {expired}"))
     assert "无效" in texts(await h.say("x1", "ZZZZZZZZ"))
     assert "用途不符" in texts(await h.say("x1", group_code))

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from bot.messages import Choice, Command
 from bot.render import RICH
-from storage import services as services_module
+from storage import outbox_store
 from storage.models import AuditEvent, Conversation, Hazard, ProcessedUpdate, Rectification
 from tests.conftest import make_harness
 from tests.harness import Harness, texts
@@ -209,7 +209,7 @@ async def test_a_failure_mid_transaction_leaves_nothing_half_written(
     async def broken(*args: object, **kwargs: object) -> int:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(services_module, "notify_project_groups", broken)
+    monkeypatch.setattr(outbox_store, "notify_project_groups", broken)
     async with h.app.readonly() as s:
         events_before = (await s.execute(select(func.count()).select_from(AuditEvent))).scalar_one()
     failed = await h.pick(expert, "提交", r)

@@ -14,7 +14,8 @@ from bot.domain.revisit import parse_period, satisfaction_rate, schedule
 from bot.domain.workdays import WorkCalendar
 from storage import visits
 from storage.models import Hazard, Objection, Revisit, Visit, VisitTask
-from storage.services import SqlServices, person_info
+from storage.people import person_info
+from storage.services import SqlServices
 from tests.harness import Harness, jpeg, texts
 from tests.test_clock import report
 
@@ -35,17 +36,17 @@ async def visit_with_two_hazards(h: Harness) -> tuple[str, int, int]:
             on=dt.date(2026, 11, 17),
             experts=["王建国", "李机电", "赵电工"],
             leader="王建国",
-            now=h.app.clock(),
+            now=h.app.now(),
         )
     r = await h.say(leader, "/visit")
     await h.pick(leader, "开始本次服务", r)
     first = await report(h, Level.THREE, dt.date(2026, 11, 20))
     second = await report(h, Level.FOUR, dt.date(2026, 11, 27))
     async with h.app.sessions() as s, s.begin():
-        svc = SqlServices(s, prefix="XC", deadline_days=h.app.settings.deadline_map(), tz=TZ, now=h.app.clock())
+        svc = SqlServices(h.app.turn(s))
         photo = await h.app.media.store(s, jpeg((10, 200, 10)))
         manager = await person_info(s, await h.person_id("陈经理"))
-        await svc.submit_rectification(manager, first, [photo.sha256], "已加装防护栏杆")
+        await svc.hazards.submit_rectification(manager, first, [photo.sha256], "已加装防护栏杆")
     r = await h.say(leader, "/visit")
     r = await h.pick(leader, "结束本次服务", r)
     await h.say(leader, "检查了临边防护与临时用电")
@@ -55,7 +56,7 @@ async def visit_with_two_hazards(h: Harness) -> tuple[str, int, int]:
 
 
 async def tick(h: Harness) -> None:
-    await h.app.clock_work.sweep()
+    await h.app.jobs.sweep()
     await h.app.dispatcher.drain()
 
 

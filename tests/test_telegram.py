@@ -79,7 +79,7 @@ async def world(db_url: str, tmp_path: Path) -> AsyncIterator[World]:
             await demo.seed(s, channel="telegram", groups={"XC-P001": str(GROUP), "XC-P002": str(OTHER_GROUP)})
             people = {p.name: p.id for p, _, _ in await admin.people(s)}
             for name, uid in PEOPLE.items():  # as if each had joined by invite already
-                await admin.link_account(s, "telegram", str(uid), str(uid), people[name], app.clock())
+                await admin.link_account(s, "telegram", str(uid), str(uid), people[name], app.now())
         await app.start(serve=False)
         users = {name: fake.user(uid, name) for name, uid in PEOPLE.items()}
         try:
@@ -103,7 +103,7 @@ async def test_start_up_sets_the_command_menu_in_both_languages(world: World) ->
 async def test_invite_by_deep_link(world: World) -> None:
     async with world.app.sessions() as s, s.begin():
         worker = next(p for p, _, _ in await admin.people(s) if p.name == "张班长")
-        code, _ = await admin.invite(s, project="XC-P001", person=str(worker.id), role="worker", now=world.app.clock())
+        code, _ = await admin.invite(s, project="XC-P001", person=str(worker.id), role="worker", now=world.app.now())
     newcomer = world.fake.user(77, "张班长")
     world.fake.push(world.fake.text(newcomer, f"/start {code}"))  # what https://t.me/<bot>?start=<code> sends
     await world.said(77, "欢迎，张班长")
@@ -119,7 +119,7 @@ async def test_invite_by_deep_link(world: World) -> None:
 
 async def test_binding_a_group(world: World) -> None:
     async with world.app.sessions() as s, s.begin():
-        code, _ = await admin.invite(s, project="XC-P002", now=world.app.clock())
+        code, _ = await admin.invite(s, project="XC-P002", now=world.app.now())
     new_group = -100555
     world.fake.push(world.fake.text(world.users["刘安全"], f"/bind@anzebot_bot {code}", chat_id=new_group))
     await world.said(new_group, "已绑定「宛陵湖综合管廊一期」")

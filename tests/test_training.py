@@ -38,7 +38,7 @@ async def add_session(h: Harness) -> str:
             organiser="王建国",
             drill=None,
             tz=TZ,
-            now=h.app.clock(),
+            now=h.app.now(),
         )
     assert warnings == []
     await h.app.dispatcher.drain()
@@ -46,7 +46,7 @@ async def add_session(h: Harness) -> str:
 
 
 async def tick(h: Harness) -> None:
-    await h.app.clock_work.sweep()
+    await h.app.jobs.sweep()
     await h.app.dispatcher.drain()
 
 
@@ -98,7 +98,7 @@ async def test_a_session_with_invitations_sign_ins_and_attendance(h: Harness, cl
     assert "共 1 张照片" in texts(r) and "评估已记录" in texts(r)
 
     async with h.app.sessions() as s, s.begin():
-        await training.record_hours(s, "陈经理", 2026, 12, "operator", h.app.clock())
+        await training.record_hours(s, "陈经理", 2026, 12, "operator", h.app.now())
     r = await h.say(manager, "/training")
     assert "本年度：线下培训 2.5 学时，网络学习 12 学时（目标 30 学时）" in texts(r)
     r = await h.say(insurer, "/training")
@@ -132,7 +132,7 @@ async def test_drills_need_a_type_and_csv_imports_are_all_or_nothing(h: Harness)
                     organiser=None,
                     drill=drill,
                     tz=TZ,
-                    now=h.app.clock(),
+                    now=h.app.now(),
                 )
         _, _, warnings = await training.add(
             s,
@@ -146,19 +146,19 @@ async def test_drills_need_a_type_and_csv_imports_are_all_or_nothing(h: Harness)
             organiser=None,
             drill=None,
             tz=TZ,
-            now=h.app.clock(),
+            now=h.app.now(),
         )
         assert warnings and "2 h" in warnings[0]
     with pytest.raises(AdminError, match="line 3"):
         async with h.app.sessions() as s, s.begin():
             await training.import_hours(
-                s, "person,year,hours\n陈经理,2026,6\n无此人,2026,4\n", "hours.csv", h.app.clock()
+                s, "person,year,hours\n陈经理,2026,6\n无此人,2026,4\n", "hours.csv", h.app.now()
             )
     async with h.app.sessions() as s, s.begin():
         assert (await s.execute(select(LearningHours))).scalars().all() == []  # the first row went back too
         assert (
             await training.import_hours(
-                s, "person,year,hours\n陈经理,2026,6\n刘安全,2026,4.5\n", "hours.csv", h.app.clock()
+                s, "person,year,hours\n陈经理,2026,6\n刘安全,2026,4.5\n", "hours.csv", h.app.now()
             )
             == 2
         )

@@ -12,7 +12,7 @@ import time_machine
 from sqlalchemy import select
 
 from bot.render import RICH
-from storage import visits
+from storage import plans, visits
 from storage.admin import AdminError
 from storage.models import Hazard, Reminder, ServicePlan, VisitTask
 from tests.conftest import make_harness
@@ -31,22 +31,22 @@ async def test_plan_is_validated_then_confirmed_by_the_insurer_only(db_url: str,
         insurer, manager = await h.login("周保险"), await h.login("陈经理")
         async with h.app.sessions() as s, s.begin():
             with pytest.raises(AdminError, match="missing_speciality:electrical"):
-                await visits.add_plan(
+                await plans.add_plan(
                     s,
                     project="XC-P001",
                     experts=["王建国", "李机电"],
                     leader="王建国",
                     services=["inspection"],
-                    now=h.app.clock(),
+                    now=h.app.now(),
                 )
         async with h.app.sessions() as s, s.begin():
-            await visits.add_plan(
+            await plans.add_plan(
                 s,
                 project="XC-P001",
                 experts=["王建国", "李机电", "赵电工"],
                 leader="王建国",
                 services=["inspection", "training"],
-                now=h.app.clock(),
+                now=h.app.now(),
             )
         await h.app.dispatcher.drain()
         card = next(m for m in h.inbox(insurer) if "待确认的服务方案" in m.text)
@@ -79,7 +79,7 @@ async def test_a_visit_closed_before_national_day(db_url: str, tmp_path: Path) -
                 on=dt.date(2026, 9, 30),
                 experts=["王建国", "李机电", "赵电工"],
                 leader="王建国",
-                now=h.app.clock(),
+                now=h.app.now(),
             )
         await h.app.dispatcher.drain()
         assert "已安排 2026-09-30" in texts(h.inbox(expert))
@@ -115,8 +115,8 @@ async def test_a_visit_closed_before_national_day(db_url: str, tmp_path: Path) -
 
         before = len(h.inbox(leader))
         clock.move_to(at(2026, 10, 8, 8, 30))  # the working day before the material is due
-        await h.app.clock_work.sweep()
-        await h.app.clock_work.digest()
+        await h.app.jobs.sweep()
+        await h.app.jobs.digest()
         await h.app.dispatcher.drain()
         digest = texts(h.inbox(leader)[before:])
         assert "今日提醒（1 条）" in digest and "上传服务资料" in digest and "截止 2026-10-09" in digest
@@ -126,8 +126,8 @@ async def test_a_visit_closed_before_national_day(db_url: str, tmp_path: Path) -
         assert "已记录：上传服务资料" in texts(r)
         before = len(h.inbox(leader))
         clock.move_to(at(2026, 10, 12, 8, 30))  # report due 10-13: reminded the working day before
-        await h.app.clock_work.sweep()
-        await h.app.clock_work.digest()
+        await h.app.jobs.sweep()
+        await h.app.jobs.digest()
         await h.app.dispatcher.drain()
         digest = texts(h.inbox(leader)[before:])
         assert "服务报告" in digest and "上传服务资料" not in digest
@@ -144,8 +144,8 @@ async def test_an_unscheduled_quarterly_inspection_is_flagged_15_days_before_the
         h = await make_harness(db_url, tmp_path, RICH)
         emma, expert = await h.login("Emma Clark"), await h.login("王建国")  # XC-P002's agency manager
         clock.move_to(at(2026, 12, 15, 9, 0))
-        await h.app.clock_work.sweep()
-        await h.app.clock_work.digest()
+        await h.app.jobs.sweep()
+        await h.app.jobs.digest()
         await h.app.dispatcher.drain()
         assert not [m for m in h.inbox(emma) if "full inspection" in m.text]  # not yet: the warning starts 12-16
         clock.move_to(at(2026, 12, 16, 9, 0))
@@ -156,11 +156,11 @@ async def test_an_unscheduled_quarterly_inspection_is_flagged_15_days_before_the
                 on=dt.date(2026, 12, 22),
                 experts=["王建国", "李机电", "赵电工"],
                 leader="王建国",
-                now=h.app.clock(),
+                now=h.app.now(),
             )
         for _ in range(2):
-            await h.app.clock_work.sweep()
-            await h.app.clock_work.digest()
+            await h.app.jobs.sweep()
+            await h.app.jobs.digest()
         await h.app.dispatcher.drain()
         warnings = [m for m in h.inbox(emma) if "No full inspection" in m.text]  # Emma reads English
         assert len(warnings) == 1, texts(h.inbox(emma))

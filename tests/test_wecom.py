@@ -114,7 +114,7 @@ async def world(db_url: str, tmp_path: Path) -> AsyncIterator[World]:
             await demo.seed(s, channel="wecom", groups={"XC-P001": ROBOT})
             people = {p.name: p.id for p, _, _ in await admin.people(s)}
             for name, userid in USERS.items():
-                await admin.link_account(s, "wecom", userid, userid, people[name], app.clock())
+                await admin.link_account(s, "wecom", userid, userid, people[name], app.now())
         await app.start(serve=False)
         client = TestClient(TestServer(app.web_app(), host="127.0.0.1"))
         await client.start_server()
@@ -158,7 +158,7 @@ async def test_the_published_message_vector_decrypts_and_is_answered(world: Worl
 async def test_invite_redemption(world: World) -> None:
     async with world.app.sessions() as s, s.begin():
         worker = next(p for p, _, _ in await admin.people(s) if p.name == "张班长")
-        code, _ = await admin.invite(s, project="XC-P001", person=str(worker.id), role="worker", now=world.app.clock())
+        code, _ = await admin.invite(s, project="XC-P001", person=str(worker.id), role="worker", now=world.app.now())
     await world.post(world.cb.text("zhangbz", code))
     await world.said("zhangbz", "欢迎，张班长")
     async with world.app.readonly() as s:
@@ -281,9 +281,9 @@ async def test_the_callback_is_acknowledged_before_it_is_processed(world: World)
         else:
             await s.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: SQLite's write lock is ours
         assert await w.post(callback) == 200
-        assert w.app.wecom.events == ["ack m777"]  # answered; the work waits for the database
+        assert w.app.adapters["wecom"].events == ["ack m777"]  # answered; the work waits for the database
     await w.said(USERS["周保险"], "您是")
-    assert w.app.wecom.events == ["ack m777", "handled m777"]
+    assert w.app.adapters["wecom"].events == ["ack m777", "handled m777"]
 
 
 def test_text_is_split_at_2048_bytes_on_character_boundaries() -> None:
@@ -309,7 +309,9 @@ async def test_appchat_group_from_the_cli(
 async def test_files_are_uploaded_then_sent(world: World) -> None:
     from bot.render import Rendered
 
-    mid = await world.app.wecom.send("liuaq", Rendered("整改报告", document=("ab" * 32, "report.pdf")), b"%PDF-1.7 x")
+    mid = await world.app.adapters["wecom"].send(
+        "liuaq", Rendered("整改报告", document=("ab" * 32, "report.pdf")), b"%PDF-1.7 x"
+    )
     upload = next(c for c in world.fake.calls if c.path == "media/upload")
     assert upload.params["type"] == "file" and upload.files["media"] == b"%PDF-1.7 x"
     sent = [c for c in world.fake.sent("liuaq") if c.body.get("msgtype") == "file"]

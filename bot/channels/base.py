@@ -1,11 +1,19 @@
-"""The chat port: what every channel adapter offers the runtime (adapters only make API calls)."""
+"""The chat port: what every channel adapter offers the runtime (adapters only make API calls).
+
+An adapter turns its platform's updates into `Incoming` and hands each to the one `Handle` it is given; it sends
+what the outbox renders for it. A new channel is one module implementing `Adapter`, plus its settings in
+bot/config.py and one line in bot/adapters.py; no handler changes.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from aiohttp import web
+
+from bot.messages import Incoming
 from bot.render import Capabilities, Rendered
 
 
@@ -40,7 +48,20 @@ class Pacing:
         return self.group_seconds if self.is_group(chat_id) else self.private_seconds
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What the adapter may still need once an update is handled: the pop-up answer to a button press."""
+
+    toast: str | None = None
+    duplicate: bool = False
+
+
+Handle = Callable[[Incoming], Awaitable[Outcome]]
+
+
 class Channel(Protocol):
+    """What the outbox sends through."""
+
     name: str
     capabilities: Capabilities
     pacing: Pacing | None
@@ -56,3 +77,19 @@ class Channel(Protocol):
     async def fetch_media(self, ref: str, max_bytes: int) -> bytes:
         """Download an incoming photo or file; raises MediaTooLarge above max_bytes."""
         ...
+
+
+class Adapter(Channel, Protocol):
+    """A channel the service runs: its name for people, its HTTP routes, its life cycle."""
+
+    display_name: str  # message id ("Telegram", "WeCom", "web chat")
+
+    def routes(self, handle: Handle) -> list[web.RouteDef]:
+        """The routes this channel serves on the service's HTTP server (webhooks, callbacks, pages)."""
+        ...
+
+    async def start(self, handle: Handle) -> None:
+        """Begin receiving (long polling, webhook registration); every update goes to `handle`."""
+        ...
+
+    async def stop(self) -> None: ...

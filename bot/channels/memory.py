@@ -7,7 +7,9 @@ import asyncio
 import itertools
 from dataclasses import dataclass, field
 
-from bot.channels.base import MediaTooLarge, Pacing
+from aiohttp import web
+
+from bot.channels.base import Handle, MediaTooLarge, Pacing
 from bot.render import RICH, Capabilities, Rendered
 
 
@@ -29,8 +31,11 @@ class Sent:
 
 
 class MemoryChannel:
-    def __init__(self, name: str = "memory", capabilities: Capabilities = RICH) -> None:
+    def __init__(
+        self, name: str = "memory", capabilities: Capabilities = RICH, display_name: str | None = None
+    ) -> None:
         self.name = name
+        self.display_name = display_name or name  # a message id, or the bare name of a test channel
         self.capabilities = capabilities
         self.pacing: Pacing | None = None
         self.sent: list[Sent] = []  # every message in order; edits change the entry in place
@@ -38,6 +43,15 @@ class MemoryChannel:
         self._ids = itertools.count(1)
         self._refs = itertools.count(1)
         self.changed = asyncio.Condition()
+
+    def routes(self, handle: Handle) -> list[web.RouteDef]:
+        return []
+
+    async def start(self, handle: Handle) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
 
     async def send(self, chat_id: str, message: Rendered, media: bytes | None) -> str:
         entry = Sent(str(next(self._ids)), chat_id, message)

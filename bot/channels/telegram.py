@@ -50,7 +50,8 @@ from telegram.error import (
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
 from telegram.request import HTTPXRequest
 
-from bot.channels.base import ChannelError, MediaTooLarge, Pacing
+from bot.channels.base import ChannelError, Handle, MediaTooLarge, Pacing
+from bot.i18n import N_
 from bot.messages import ChatKind, Choice, Command, Incoming, Location, Media, Payload, parse_text
 from bot.render import Capabilities, Rendered
 
@@ -77,7 +78,6 @@ PACING = Pacing(
 )
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 
-Handle = Callable[[Incoming], Awaitable[Any]]
 Migrated = Callable[[str, str], Awaitable[None]]
 
 
@@ -183,13 +183,13 @@ def to_incoming(update: Update, bot_username: str | None) -> Incoming | None:
 
 class TelegramChannel:
     name = CHANNEL
+    display_name = N_("Telegram")
     capabilities = CAPABILITIES
     pacing: Pacing | None = PACING
 
     def __init__(
         self,
         token: str,
-        handle: Handle,
         *,
         api_url: str | None = None,
         webhook_url: str | None = None,
@@ -201,7 +201,7 @@ class TelegramChannel:
         if webhook_url and not webhook_secret:
             raise ValueError("a Telegram webhook needs a secret token")
         base = (api_url or DEFAULT_API).rstrip("/")
-        self.handle = handle
+        self.handle: Handle | None = None
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
         self.commands = commands or {}
@@ -225,13 +225,19 @@ class TelegramChannel:
     @property
     def bot_username(self) -> str | None:
         try:
-            return self.app.bot.username
+            return str(self.app.bot.username)
         except RuntimeError:
             return None
 
     # --- life cycle --------------------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    def routes(self, handle: Handle) -> list[web.RouteDef]:
+        """The webhook route in webhook mode; none for long polling."""
+        self.handle = handle
+        return [self._webhook_route()] if self.webhook_url else []
+
+    async def start(self, handle: Handle) -> None:
+        self.handle = handle
         await self.app.initialize()
         await self._set_commands()
         if self.webhook_url:
@@ -265,17 +271,17 @@ class TelegramChannel:
         inc = to_incoming(update, self.bot_username)
         cq: CallbackQuery | None = update.callback_query
         outcome = None
-        if inc is not None:
+        if inc is not None and self.handle is not None:
             outcome = await self.handle(inc)
         if cq is not None:
             # Always answer a press, so the client stops its spinner; a refusal shows as a pop-up.
-            toast = getattr(outcome, "toast", None)
+            toast = outcome.toast if outcome is not None else None
             try:
                 await cq.answer(text=toast[:200] if toast else None, show_alert=bool(toast and len(toast) > 60))
             except TelegramError as err:
                 log.info("answerCallbackQuery failed: %s", err)
 
-    def webhook_route(self) -> web.RouteDef:
+    def _webhook_route(self) -> web.RouteDef:
         async def receive(request: web.Request) -> web.Response:
             given = request.headers.get("X-Telegram-Bot-Api-Secret-Token")
             if not given or not self.webhook_secret or not hmac.compare_digest(given, self.webhook_secret):

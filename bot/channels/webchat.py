@@ -21,11 +21,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
+from bot.channels.base import Handle
 from bot.channels.memory import MemoryChannel
+from bot.i18n import N_
 from bot.messages import ChatKind, Choice, Incoming, Location, Media, Payload, parse_text
 from bot.render import RICH, Capabilities, Rendered
 
@@ -61,11 +63,26 @@ class LogEntry:
         }
 
 
+class Directory(Protocol):
+    """What the page needs of the database: the person picker, linking the browser to a person, photos."""
+
+    async def people(self) -> list[dict[str, Any]]: ...
+    async def link(self, user_id: str, person_id: int) -> None: ...
+    async def media(self, sha: str) -> tuple[Path, str] | None: ...
+
+
 class WebChat(MemoryChannel):
     """MemoryChannel plus a per-chat log that browsers poll."""
 
-    def __init__(self, capabilities: Capabilities = CAPABILITIES) -> None:
-        super().__init__(CHANNEL, capabilities)
+    def __init__(
+        self,
+        directory: Directory | None = None,
+        password: str | None = None,
+        capabilities: Capabilities = CAPABILITIES,
+    ) -> None:
+        super().__init__(CHANNEL, capabilities, N_("web chat"))
+        self.directory = directory
+        self.password = password
         self.log: list[LogEntry] = []
         self._seq = itertools.count(1)
         self._msg_ids = itertools.count(1)
@@ -103,6 +120,10 @@ class WebChat(MemoryChannel):
     def since(self, chat_id: str, after: int) -> list[LogEntry]:
         return [e for e in self.log if e.chat_id == chat_id and e.seq > after][-MAX_LOG:]
 
+    def routes(self, handle: Handle) -> list[web.RouteDef]:
+        assert self.directory is not None, "a served web chat needs its directory"
+        return routes(self, handle, self.directory, self.password)
+
     async def wait(self, chat_id: str, after: int, seconds: float) -> list[LogEntry]:
         entries = self.since(chat_id, after)
         if entries or seconds <= 0:
@@ -111,12 +132,6 @@ class WebChat(MemoryChannel):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait_for(lambda: bool(self.since(chat_id, after))), seconds)
         return self.since(chat_id, after)
-
-
-Handle = Callable[[Incoming], Awaitable[None]]
-People = Callable[[], Awaitable[list[dict[str, Any]]]]
-Link = Callable[[str, int], Awaitable[None]]
-MediaInfo = Callable[[str], Awaitable[tuple[Path, str] | None]]
 
 
 def _check_password(request: web.Request, password: str | None) -> bool:
@@ -133,13 +148,7 @@ def _check_password(request: web.Request, password: str | None) -> bool:
 
 
 def routes(
-    chat: WebChat,
-    handle: Handle,
-    people: People,
-    link: Link,
-    media_info: MediaInfo,
-    password: str | None,
-    poll_timeout: float = 25.0,
+    chat: WebChat, handle: Handle, directory: Directory, password: str | None, poll_timeout: float = 25.0
 ) -> list[web.RouteDef]:
     tasks: set[asyncio.Task[None]] = set()
 
@@ -156,9 +165,12 @@ def routes(
 
         return wrapped
 
+    async def work(inc: Incoming) -> None:
+        await handle(inc)
+
     def _spawn(inc: Incoming) -> None:
         # Answer the browser at once and work after, as the real platforms require.
-        task = asyncio.create_task(handle(inc))
+        task = asyncio.create_task(work(inc))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 
@@ -175,14 +187,14 @@ def routes(
         return web.Response(text=html, content_type="text/html", headers={"X-Frame-Options": "DENY"})
 
     async def list_people(request: web.Request) -> web.StreamResponse:
-        return web.json_response({"people": await people()})
+        return web.json_response({"people": await directory.people()})
 
     async def login(request: web.Request) -> web.StreamResponse:
         body = await request.json()
         if body.get("visitor"):
             return web.json_response({"user": f"v{secrets.token_hex(4)}"})
         person_id = int(body["person"])
-        await link(f"p{person_id}", person_id)
+        await directory.link(f"p{person_id}", person_id)
         return web.json_response({"user": f"p{person_id}"})
 
     async def send(request: web.Request) -> web.StreamResponse:
@@ -239,7 +251,7 @@ def routes(
         sha = request.match_info["sha"]
         if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
             raise web.HTTPNotFound()
-        found = await media_info(sha)
+        found = await directory.media(sha)
         if found is None or not found[0].exists():
             raise web.HTTPNotFound()
         path, mime = found

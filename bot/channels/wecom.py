@@ -15,7 +15,7 @@ import itertools
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -25,7 +25,8 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
-from bot.channels.base import ChannelError, MediaTooLarge, Pacing
+from bot.channels.base import ChannelError, Handle, MediaTooLarge, Pacing
+from bot.i18n import N_
 from bot.messages import ChatKind, Choice, Incoming, Location, Media, Payload, parse_text
 from bot.render import Capabilities, Rendered
 
@@ -56,8 +57,6 @@ PACING = Pacing(
 TOKEN_EXPIRED = {40014, 42001}
 RATE_LIMITED = {45009, 45033, 45011}
 UNREACHABLE = {60111, 81013, 86003}  # user not found / not in the app's visible range / chat not found
-
-Handle = Callable[[Incoming], Awaitable[Any]]
 
 
 def split_utf8(text: str, limit: int = TEXT_BYTES) -> list[str]:
@@ -237,6 +236,7 @@ def to_incoming(msg: Any) -> Incoming | None:
 
 class WeComChannel:
     name = CHANNEL
+    display_name = N_("WeCom")
     capabilities = CAPABILITIES
     pacing: Pacing | None = PACING
 
@@ -249,21 +249,20 @@ class WeComChannel:
         token: str,
         aes_key: str,
         api_url: str,
-        handle: Handle,
         group_hint: str = "（请在应用私聊中办理 · Please act in the app's private chat）",
     ) -> None:
         self.agent_id = int(agent_id)
         self.crypto = WeChatCrypto(token, aes_key, corp_id)
         self.client = WeComClient(api_url or DEFAULT_API, corp_id, secret)
-        self.handle = handle
+        self.handle: Handle | None = None
         self.group_hint = group_hint
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ids = itertools.count(1)
         self._cards: dict[str, dict[str, str]] = {}  # task_id → {button key: label}, to mark the pressed one
         self.events: list[str] = []  # "ack …" / "handled …", for tests of the acknowledge-first order
 
-    async def start(self) -> None:
-        return None
+    async def start(self, handle: Handle) -> None:
+        self.handle = handle  # callbacks arrive on routes(); nothing to start
 
     async def stop(self) -> None:
         if self._tasks:
@@ -272,7 +271,8 @@ class WeComChannel:
 
     # --- callback ------------------------------------------------------------------------------------------
 
-    def routes(self) -> list[web.RouteDef]:
+    def routes(self, handle: Handle) -> list[web.RouteDef]:
+        self.handle = handle
         return [web.get("/wecom/callback", self._verify), web.post("/wecom/callback", self._receive)]
 
     async def _verify(self, request: web.Request) -> web.Response:
@@ -326,7 +326,8 @@ class WeComChannel:
 
     async def _process(self, inc: Incoming) -> None:
         try:
-            await self.handle(inc)
+            if self.handle is not None:
+                await self.handle(inc)
         finally:
             self.events.append(f"handled {inc.message_id}")
         raw = inc.raw or {}

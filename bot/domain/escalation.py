@@ -64,6 +64,17 @@ def previous_working_day(day: dt.date, cal: WorkCalendar) -> dt.date:
     return d
 
 
+def due_marks(due_on: dt.date, cal: WorkCalendar, tz: ZoneInfo) -> list[tuple[str, dt.datetime]]:
+    """When to remind of something due on a day (a visit's task, a complaint's answer): the working day before,
+    the day itself, and the working day after, when it is late."""
+    days = (
+        ("due-1", previous_working_day(due_on, cal)),
+        ("due-0", due_on),
+        ("overdue", cal.add_working_days(due_on, 1)),
+    )
+    return [(key, at_local(day, REMIND_AT, tz)) for key, day in days]
+
+
 def hazard_milestones(
     level: Level,
     deadline: dt.date,

@@ -23,3 +23,16 @@ def normalise(text: str) -> str:
 
 def counter_name(prefix: str, year: int) -> str:
     return f"hazard:{prefix}:{year}"
+
+
+MAX_ID = 2**63 - 1  # every backend's BIGINT
+
+
+def parse_id(text: str) -> int | None:
+    """A row id as typed or carried by a button: ASCII digits only (`str.isdigit()` also takes "²" and "٣") and
+    small enough for the database; None for anything else."""
+    text = text.strip()
+    if not text or not text.isascii() or not text.isdigit() or len(text) > 19:
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None

@@ -1,5 +1,5 @@
-"""The notices the hazard lifecycle sends (整改通知单, stop-work opinion, same-day report, review requests),
-built as reply items so each recipient reads them in their own language."""
+"""The notices of the hazard lifecycle (整改通知单, stop-work opinion, same-day report, review requests) and its
+reminders, built as reply items so each recipient reads them in their own language."""
 
 from __future__ import annotations
 
@@ -7,8 +7,13 @@ from bot.domain.lec import format_score, score
 from bot.domain.levels import Status
 from bot.domain.taxonomy import taxonomy
 from bot.i18n import N_, T
-from bot.messages import Card, Choices, Document, Item, Label, Msg, Option, Photo, Text
+from bot.messages import Button, Card, Choices, Item, Label, Msg, Option, Photo, Text
 from bot.ports import HazardInfo, RectificationInfo
+
+RECTIFY = Button("rect")  # rect:<hazard>
+DETAILS = Button("h")  # h:<hazard>
+ACKNOWLEDGE = Button("ack")  # ack:<hazard>
+REVIEW = Button("rv")  # rv:<rectification>:ok|no
 
 LEVEL_NAMES: dict[int, str] = {
     1: N_("Level 1 (major, stop work)"),
@@ -63,11 +68,18 @@ def hazard_fields(h: HazardInfo, full: bool = True) -> tuple[tuple[Msg, Label], 
 
 
 def rectify_option(h: HazardInfo) -> Option:
-    return Option(f"rect:{h.id}", T("Submit rectification"))
+    return RECTIFY.option(T("Submit rectification"), h.id)
 
 
 def details_option(h: HazardInfo) -> Option:
-    return Option(f"h:{h.id}", T("Details"))
+    return DETAILS.option(T("Details"), h.id)
+
+
+def review_options(rectification_id: int) -> tuple[Option, Option]:
+    return (
+        REVIEW.option(T("Approve, close it"), rectification_id, "ok"),
+        REVIEW.option(T("Reject"), rectification_id, "no"),
+    )
 
 
 def group_card(h: HazardInfo) -> Card:
@@ -89,8 +101,8 @@ def group_card(h: HazardInfo) -> Card:
     )
 
 
-def responsible_notice(h: HazardInfo) -> list[Card | Text | Photo]:
-    items: list[Card | Text | Photo] = [
+def responsible_notice(h: HazardInfo) -> list[Item]:
+    items: list[Item] = [
         Card(
             T("Rectification notice: your project must fix this hazard"),
             hazard_fields(h),
@@ -116,7 +128,7 @@ def stop_work_opinion(h: HazardInfo) -> Text:
     )
 
 
-def follower_notice(h: HazardInfo) -> list[Card | Text | Photo]:
+def follower_notice(h: HazardInfo) -> list[Item]:
     return [
         Card(
             T("Hazard reported in your project"),
@@ -128,10 +140,10 @@ def follower_notice(h: HazardInfo) -> list[Card | Text | Photo]:
 
 
 def acknowledge_option(h: HazardInfo) -> Option:
-    return Option(f"ack:{h.id}", T("Acknowledge receipt"))
+    return ACKNOWLEDGE.option(T("Acknowledge receipt"), h.id)
 
 
-def same_day_report(h: HazardInfo) -> list[Card | Text | Photo]:
+def same_day_report(h: HazardInfo) -> list[Item]:
     """Level 1: the same-day report to the insurer and the construction authority (001 §二(二)), repeated until
     someone on each side acknowledges it."""
     return [
@@ -145,7 +157,7 @@ def same_day_report(h: HazardInfo) -> list[Card | Text | Photo]:
     ]
 
 
-def insurer_notice(h: HazardInfo) -> list[Card | Text | Photo]:
+def insurer_notice(h: HazardInfo) -> list[Item]:
     return [
         Card(
             T("Level-2 hazard reported"),
@@ -156,23 +168,23 @@ def insurer_notice(h: HazardInfo) -> list[Card | Text | Photo]:
     ]
 
 
-def review_request(h: HazardInfo, r: RectificationInfo) -> list[Card | Text | Photo]:
-    items: list[Card | Text | Photo] = [Photo(sha) for sha in r.photos[:5]]
+def review_request(h: HazardInfo, r: RectificationInfo) -> list[Item]:
+    items: list[Item] = [Photo(sha) for sha in r.photos[:5]]
     items.append(
         Card(
             T("Re-inspection requested"),
             (*hazard_fields(h, full=False), (T("Rectification note"), r.note), (T("Submitted by"), r.submitted_by)),
-            (Option(f"rv:{r.id}:ok", T("Approve, close it")), Option(f"rv:{r.id}:no", T("Reject")), details_option(h)),
+            (*review_options(r.id), details_option(h)),
         )
     )
     return items
 
 
-def approved_notice(h: HazardInfo) -> list[Card | Text | Photo]:
+def approved_notice(h: HazardInfo) -> list[Item]:
     return [Card(T("Rectification approved: hazard closed"), hazard_fields(h, full=False), (details_option(h),))]
 
 
-def rejected_notice(h: HazardInfo, reason: str) -> list[Card | Text | Photo]:
+def rejected_notice(h: HazardInfo, reason: str) -> list[Item]:
     return [
         Card(
             T("Rectification rejected: please rectify again"),
@@ -197,22 +209,24 @@ def reminder_title(milestone_key: str, kind: str) -> Msg:
     return T(REMINDER_TITLES.get(milestone_key) or REMINDER_TITLES[KIND_TITLE[kind]])
 
 
-def reminder_notice(h: HazardInfo, milestone_key: str, kind: str, to_responsible: bool) -> list[Card | Text | Photo]:
+def reminder_notice(h: HazardInfo, milestone_key: str, kind: str, to_responsible: bool) -> list[Item]:
     options = (rectify_option(h), details_option(h)) if to_responsible else (details_option(h),)
     return [Card(reminder_title(milestone_key, kind), hazard_fields(h, full=False), options)]
 
 
-def reminder_line(h: HazardInfo, milestone_key: str, kind: str) -> Msg:
-    return T(
+def reminder_entry(h: HazardInfo, milestone_key: str, kind: str) -> Choices:
+    """The hazard's line in a daily digest, with its details button."""
+    line = T(
         "{title}: {number} · {project} · due {deadline}",
         title=reminder_title(milestone_key, kind),
         number=h.number,
         project=h.project_name,
         deadline=h.deadline.isoformat(),
     )
+    return Choices(line, (DETAILS.option(h.number, h.id),))
 
 
-def same_day_renotice(h: HazardInfo) -> list[Card | Text | Photo]:
+def same_day_renotice(h: HazardInfo) -> list[Item]:
     return [
         Card(
             T("Not yet acknowledged: level-1 same-day report"),
@@ -220,47 +234,3 @@ def same_day_renotice(h: HazardInfo) -> list[Card | Text | Photo]:
             (acknowledge_option(h), details_option(h)),
         )
     ]
-
-
-VISIT_TASKS: dict[str, str] = {
-    "material": N_("Upload of the visit material"),
-    "report": N_("Service report"),
-    "revisit": N_("Revisit of the insured"),
-    "archive": N_("Records confirmed and archived"),
-}
-
-
-def broadcast_items(
-    broadcast_id: int,
-    org_name: str,
-    text: str,
-    needs_ack: bool,
-    media: tuple[str, str, str | None] | None = None,
-    reminder: bool = False,
-) -> list[Item]:
-    """What every chat of a broadcast receives: the sender's text under its organisation's name, the photo or
-    file if one was attached, and the read-receipt button when one was asked for."""
-    head = T("Reminder: please confirm you have read this notice.\n") if reminder else ""
-    body = T("{head}【Notice from {org}】\n{text}", head=head, org=org_name, text=text)
-    items: list[Item] = []
-    if media is not None:
-        sha, kind, name = media
-        items.append(Photo(sha) if kind == "photo" else Document(sha, name or "file"))
-    if needs_ack:
-        items.append(Choices(body, (Option(f"bcack:{broadcast_id}", T("Confirm I have read it")),)))
-    else:
-        items.append(Text(body))
-    return items
-
-
-OVERALL_NAMES = {
-    "very": N_("Very satisfied"),
-    "satisfied": N_("Satisfied"),
-    "neutral": N_("Neutral"),
-    "dissatisfied": N_("Dissatisfied"),
-}
-
-
-def overall_label(answer: str) -> Msg:
-    """The revisit's overall satisfaction answer, worded."""
-    return T(OVERALL_NAMES.get(answer, answer))

@@ -1,0 +1,62 @@
+"""What one deployment configures for the rules: its time zone and working-day calendar, hazard numbering, the
+rectification periods, the escalation chain, the default quiet hours, and how fast each channel sends (for the
+broadcast estimate). Built once from the settings; every service turn and every sweep reads it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from zoneinfo import ZoneInfo
+
+from bot.domain.escalation import DEFAULT_CHAIN, ChainStep
+from bot.domain.levels import DEFAULT_DEADLINE_WORKING_DAYS, Level
+from bot.domain.workdays import WorkCalendar
+
+
+def parse_hhmm(value: str) -> dt.time:
+    """ "08:30" → 08:30; ValueError for anything else."""
+    hour, _, minute = value.strip().partition(":")
+    if not (hour.isascii() and hour.isdigit() and minute.isascii() and minute.isdigit()):
+        raise ValueError(f"{value!r} is not a time HH:MM")
+    return dt.time(int(hour), int(minute))
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """No non-urgent reminders from `start` to `end` (across midnight when start > end)."""
+
+    start: dt.time
+    end: dt.time
+
+    @classmethod
+    def parse(cls, value: str) -> QuietHours:
+        """ "21:00-08:00" → QuietHours(21:00, 08:00); the one parser of the setting and of a person's own hours."""
+        start, sep, end = value.partition("-")
+        if not sep:
+            raise ValueError(f"{value!r} is not a range HH:MM-HH:MM")
+        return cls(parse_hhmm(start), parse_hhmm(end))
+
+    def of(self, start: str | None, end: str | None) -> QuietHours:
+        """A person's own hours where they set them, these otherwise."""
+        return QuietHours(parse_hhmm(start), parse_hhmm(end)) if start and end else self
+
+
+def chain_with(days: Mapping[str, int]) -> tuple[ChainStep, ...]:
+    """The default escalation chain with the deployment's working-day offsets."""
+    return tuple(replace(step, days=days.get(step.key, step.days)) for step in DEFAULT_CHAIN)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)
+    prefix: str = "XC"
+    deadline_days: Mapping[Level, int] = field(default_factory=lambda: dict(DEFAULT_DEADLINE_WORKING_DAYS))
+    chain: tuple[ChainStep, ...] = DEFAULT_CHAIN
+    quiet: QuietHours = QuietHours(dt.time(21, 0), dt.time(8, 0))
+    send_rates: Mapping[str, float] = field(default_factory=dict)  # messages per second each channel sends
+
+    def today(self, now: dt.datetime) -> dt.date:
+        """The local day: "same day" and every deadline are local days."""
+        return now.astimezone(self.tz).date()

@@ -1,0 +1,11 @@
+"""Wording shared by several areas' notices."""
+
+from __future__ import annotations
+
+from bot.i18n import T
+from bot.messages import Msg
+
+
+def late_mark(late: bool) -> Msg | str:
+    """The " · OVERDUE" after a due date, or nothing."""
+    return T(" · OVERDUE") if late else ""

@@ -1,0 +1,104 @@
+"""投诉与异议: the complaint to the agency, what the complainant is told (checking, extension, the answer), the
+referral to the authority, and the reminders of the answer's due date."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+from bot.i18n import N_, T
+from bot.messages import Button, Card, Item, Photo, Text
+from bot.notices.common import late_mark
+from bot.ports import ComplaintInfo
+
+ANSWER = Button("cpa")  # cpa:<complaint>
+NEEDS_CHECKING = Button("cpc")
+EXTEND = Button("cpx")
+ACCEPT = Button("cpok")
+REFER = Button("cpref")
+
+ABOUT_NAMES = {
+    "service": N_("a service"),
+    "expert": N_("an expert"),
+    "decision": N_("a decision"),
+}
+
+
+def filed(info: ComplaintInfo, photos: list[str]) -> list[Item]:
+    """To the agency's managers: the complaint with its first photos and the three ways to handle it."""
+    items: list[Item] = [Photo(sha) for sha in photos[:3]]
+    items.append(
+        Card(
+            T("Complaint {number}", number=info.number),
+            (
+                (T("Project"), info.project_name),
+                (T("From"), info.complainant),
+                (T("About"), T(ABOUT_NAMES[info.about])),
+                (T("Complaint"), info.text),
+                (T("Answer by"), info.due_on.isoformat()),
+            ),
+            (
+                ANSWER.option(T("Answer"), info.id),
+                NEEDS_CHECKING.option(T("Needs checking (30 working days)"), info.id),
+                EXTEND.option(T("Extend once"), info.id),
+            ),
+        )
+    )
+    return items
+
+
+def being_checked(number: str, due_on: dt.date) -> Text:
+    return Text(
+        T(
+            "Your complaint {number} needs the facts checked; the answer will come by {date}.",
+            number=number,
+            date=due_on.isoformat(),
+        )
+    )
+
+
+def extended(number: str, due_on: dt.date, reason: str) -> Text:
+    return Text(
+        T(
+            "The answer to your complaint {number} is extended to {date}. Reason: {reason}",
+            number=number,
+            date=due_on.isoformat(),
+            reason=reason,
+        )
+    )
+
+
+def answer(complaint_id: int, number: str, parts: Mapping[str, str]) -> Card:
+    return Card(
+        T("Answer to your complaint {number}", number=number),
+        (
+            (T("Your request"), parts["request"]),
+            (T("Facts found and their basis"), parts["facts"]),
+            (T("Measures"), parts["measures"]),
+        ),
+        (ACCEPT.option(T("I accept"), complaint_id), REFER.option(T("Refer to the authority"), complaint_id)),
+    )
+
+
+def referred(info: ComplaintInfo) -> Card:
+    return Card(
+        T("Complaint {number} referred to you", number=info.number),
+        (
+            (T("Project"), info.project_name),
+            (T("From"), info.complainant),
+            (T("Complaint"), info.text),
+            (T("Facts found and their basis"), info.answer.get("facts", "")),
+            (T("Measures"), info.answer.get("measures", "")),
+        ),
+    )
+
+
+def answer_due(number: str, due_on: dt.date, late: bool) -> Text:
+    return Text(
+        T(
+            "Complaint {number} must be answered by {date}{late}.",
+            number=number,
+            date=due_on.isoformat(),
+            late=late_mark(late),
+        )
+    )

@@ -1,0 +1,58 @@
+"""What the clock does: the area sweeps, in order, in one transaction; and the daily digest.
+
+Each sweep (`sweep(turn) -> int`) finds in the database what fell due in its area, records each milestone once
+under its key and writes the notices; the clock itself holds no state. Safe to run twice at once: the second
+run finds the first one's records (SQLite serialises writers; on PostgreSQL the unique key refuses it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.domain.deployment import Deployment
+from storage import complaints, digest, hazards, plans, revisits, training, visits
+from storage.turn import Turn
+
+log = logging.getLogger(__name__)
+
+Sweep = Callable[[Turn], Awaitable[int]]
+
+SWEEPS: tuple[Sweep, ...] = (
+    visits.sweep,  # what closed visits still owe
+    plans.sweep,  # quarters whose full inspection is not scheduled
+    revisits.sweep,  # revisit surveys to ask, ask again, or hand to the agency's phone
+    complaints.sweep,  # answers due and late
+    training.sweep,  # the day before and two hours before a session
+    hazards.sweep,  # rectification reminders, escalations, level-1 same-day repeats
+)
+
+
+class Jobs:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        setup: Deployment,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.sessions = sessions
+        self.setup = setup
+        self.now = now
+
+    async def sweep(self) -> int:
+        """Deal with every milestone that is due and not yet dealt with; how many were."""
+        try:
+            async with self.sessions() as s, s.begin():
+                turn = Turn(s, self.now(), self.setup)
+                return sum([await sweep(turn) for sweep in SWEEPS])
+        except IntegrityError:
+            log.info("another sweep recorded the same reminders first")
+            return 0
+
+    async def digest(self) -> int:
+        """One message per person with everything non-urgent that came due; after their quiet hours."""
+        async with self.sessions() as s, s.begin():
+            return await digest.send(Turn(s, self.now(), self.setup))

@@ -1,0 +1,176 @@
+"""Service plans (一项目一方案): the operator proposes a project's plan with its expert group, the insurer
+confirms it in chat, and `/plan` counts what the plan owes — the first inspection, on-site services by premium,
+a full inspection each quarter. The clock flags a quarter whose full inspection is not yet scheduled."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import escalation
+from bot.domain.obligations import Expert, Obligation, Thresholds, expert_group_problems, obligations
+from bot.domain.roles import OrgKind, Role
+from bot.domain.workdays import WorkCalendar
+from bot.notices import visits as notices
+from bot.ports import AccessDenied, Conflict, NotFound, ObligationInfo, PersonInfo, PlanInfo
+from storage import audit, digest, members
+from storage.admin import AdminError, find_person, find_project
+from storage.models import PlanExpert, Policy, Project, ProjectUnit, Reminder, ServicePlan, Visit
+from storage.outbox_store import notify_person
+from storage.people import People
+from storage.reminder_log import record
+from storage.turn import Area, Turn
+
+SERVICES = ("inspection", "risk_assessment", "training", "drill", "standardisation", "emergency_plan", "technology")
+TIED_UNITS = (OrgKind.CONSTRUCTION.value, OrgKind.SUPERVISION.value, OrgKind.OWNER.value)
+
+
+async def add_plan(
+    s: AsyncSession, *, project: str, experts: list[str], leader: str, services: list[str], now: dt.datetime
+) -> ServicePlan:
+    """The operator's proposal (CLI); the project's insurer gets it to confirm."""
+    p = await find_project(s, project)
+    unknown = [x for x in services if x not in SERVICES]
+    if unknown or not services:
+        raise AdminError(f"services must be some of {', '.join(SERVICES)}")
+    people = [await find_person(s, ref) for ref in experts]
+    leader_row = await find_person(s, leader)
+    tied = set(
+        (
+            await s.execute(
+                select(ProjectUnit.org_id).where(ProjectUnit.project_id == p.id, ProjectUnit.kind.in_(TIED_UNITS))
+            )
+        ).scalars()
+    )
+    group = [Expert(x.id, x.speciality, frozenset({x.org_id})) for x in people]
+    problems = expert_group_problems(group, leader_row.id, tied)
+    if problems:
+        raise AdminError("the expert group cannot serve this project: " + "; ".join(problems))
+    for old in (
+        await s.execute(select(ServicePlan).where(ServicePlan.project_id == p.id, ServicePlan.status != "replaced"))
+    ).scalars():
+        old.status = "replaced"
+    plan = ServicePlan(project_id=p.id, services=services, leader_id=leader_row.id, status="draft", created_at=now)
+    s.add(plan)
+    await s.flush()
+    for x in people:
+        s.add(PlanExpert(plan_id=plan.id, person_id=x.id))
+    await audit.append(
+        s,
+        actor_id=None,
+        action="plan.proposed",
+        object_type="project",
+        object_id=p.id,
+        at=now,
+        data={"plan": plan.id, "services": services, "experts": [x.id for x in people], "leader": leader_row.id},
+    )
+    card = notices.plan_to_confirm(plan.id, p.name, services, [x.name for x in people], leader_row.name)
+    for pid in await members.with_roles(s, p.id, {Role.INSURER}):
+        await notify_person(s, pid, f"plan{plan.id}:proposed", [card])
+    return plan
+
+
+async def project_obligations(
+    s: AsyncSession, project_id: int, cal: WorkCalendar, t: Thresholds | None = None
+) -> list[Obligation]:
+    policy = (
+        (await s.execute(select(Policy).where(Policy.project_id == project_id).order_by(Policy.start_date.desc())))
+        .scalars()
+        .first()
+    )
+    if policy is None:
+        return []
+    done = (
+        (await s.execute(select(Visit.closed_on).where(Visit.project_id == project_id, Visit.status == "closed")))
+        .scalars()
+        .all()
+    )
+    return obligations(
+        policy.start_date, policy.end_date, Decimal(policy.premium), [d for d in done if d], cal, t or Thresholds()
+    )
+
+
+class Plans(Area):
+    async def mine(self, person: PersonInfo) -> list[PlanInfo]:
+        out = []
+        for project in await People(self.t).projects(person):
+            plan = (
+                (
+                    await self.s.execute(
+                        select(ServicePlan.status).where(
+                            ServicePlan.project_id == project.id, ServicePlan.status != "replaced"
+                        )
+                    )
+                )
+                .scalars()
+                .first()
+            )
+            obs = await project_obligations(self.s, project.id, self.t.calendar)
+            today = self.t.today
+            out.append(
+                PlanInfo(project, plan, tuple(ObligationInfo(o.key, o.due_by, o.done_on, o.status(today)) for o in obs))
+            )
+        return out
+
+    async def confirm(self, person: PersonInfo, plan_id: int) -> str:
+        plan = await self.s.get(ServicePlan, plan_id)
+        if plan is None:
+            raise NotFound("plan")
+        if Role.INSURER not in await members.roles_in(self.s, person.id, plan.project_id):
+            raise AccessDenied("confirm_plan")
+        if plan.status != "draft":
+            raise Conflict(plan.status)
+        plan.status, plan.confirmed_by, plan.confirmed_at = "confirmed", person.id, self.now
+        await self.t.audit("plan.confirmed", "project", plan.project_id, actor=person.id, data={"plan": plan.id})
+        project = await self.s.get(Project, plan.project_id)
+        assert project is not None
+        return project.name
+
+    async def sweep(self) -> int:
+        """The quarter's full-coverage inspection not yet scheduled 15 days before the quarter ends: tell the
+        agency and the plan's experts, once per project and quarter."""
+        today = self.t.today
+        if self.now < escalation.at_local(today, escalation.REMIND_AT, self.t.tz):
+            return 0
+        done = set((await self.s.execute(select(Reminder.key).where(Reminder.object_type == "project"))).scalars())
+        count = 0
+        for project in (await self.s.execute(select(Project))).scalars().all():
+            for o in await project_obligations(self.s, project.id, self.t.calendar):
+                key = f"p{project.id}:{o.key}:unscheduled"
+                if (
+                    not o.key.startswith("quarter-")
+                    or o.done_on is not None
+                    or o.warn_from is None
+                    or not o.warn_from <= today <= o.due_by
+                    or key in done
+                ):
+                    continue
+                if await self._planned(project.id, o.due_by, today):
+                    continue
+                reminder = await record(self.s, key, "project", project.id, o.key, self.now, "digest", self.now)
+                entry = notices.quarter_unscheduled(project.name, o.key.removeprefix("quarter-"), o.due_by)
+                digest.queue(self.t, reminder, await members.plan_people(self.s, project.id), entry)
+                await self.t.audit("project.quarter_unscheduled", "project", project.id, data={"quarter": o.key})
+                count += 1
+        return count
+
+    async def _planned(self, project_id: int, quarter_due: dt.date, today: dt.date) -> bool:
+        quarter_start = dt.date(quarter_due.year, (quarter_due.month - 1) // 3 * 3 + 1, 1)
+        row = (
+            await self.s.execute(
+                select(Visit.id).where(
+                    Visit.project_id == project_id,
+                    Visit.status != "closed",
+                    Visit.scheduled_on >= max(quarter_start, today),
+                    Visit.scheduled_on <= quarter_due,
+                )
+            )
+        ).first()
+        return row is not None
+
+
+async def sweep(t: Turn) -> int:
+    return await Plans(t).sweep()
