@@ -10,12 +10,10 @@ import datetime as dt
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeGuard, TypeVar
-from zoneinfo import ZoneInfo
 
-from bot.domain.deployment import Deployment
+from bot.domain.deployment import Deployment, Timed
 from bot.domain.levels import Level
 from bot.domain.numbering import parse_id
-from bot.domain.workdays import WorkCalendar
 from bot.i18n import T
 from bot.messages import ChatKind, Choice, Choices, Incoming, Item, Msg, Option, Text, Toast
 from bot.ports import PersonInfo, ServiceError, Services
@@ -26,7 +24,7 @@ R = TypeVar("R")
 
 
 @dataclass
-class Context(Generic[P]):
+class Context(Timed, Generic[P]):
     inc: Incoming
     person: P
     locale: str
@@ -41,18 +39,6 @@ class Context(Generic[P]):
     @property
     def in_group(self) -> bool:
         return self.inc.chat_kind == ChatKind.GROUP
-
-    @property
-    def today(self) -> dt.date:
-        return self.setup.today(self.now)
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return self.setup.tz
-
-    @property
-    def calendar(self) -> WorkCalendar:
-        return self.setup.calendar
 
     @property
     def deadline_days(self) -> Mapping[Level, int]:

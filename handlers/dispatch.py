@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
+import handlers
 from bot.i18n import N_, T
 from bot.messages import Choice, Command, Location, Media, Option, StoredMedia, TextIn
-from handlers import (  # noqa: F401  (each module registers its commands, buttons and flows)
-    broadcast,
-    complaint,
-    hazard_report,
-    lec,
-    onboarding,
-    queries,
-    rectification,
-    review,
-    revisit,
-    training,
-    visits,
-)
+from handlers import hazard_report, onboarding
 from handlers.context import Anyone, known
 from handlers.registry import ACTIONS, COMMANDS, FLOWS, NOT_KNOWN, CommandSpec, public_command
+
+# Every module of this package registers its commands, buttons and flows as it is imported: a new flow is a new
+# module here, and nothing else needs to list it.
+for _module in pkgutil.iter_modules(handlers.__path__):
+    importlib.import_module(f"handlers.{_module.name}")
 
 BUSY_CONTINUE, BUSY_CANCEL = "busy:continue", "busy:cancel"
 

@@ -83,8 +83,25 @@ class Step(ABC):
             d.pop(key, None)
 
 
-class Choose(Step):
-    """One of a list of options (buttons; a typed number or label on text-only channels)."""
+class Offering(Step):
+    """A step answered by pressing one of its options (on text-only channels: typing its number or label)."""
+
+    def __init__(self, key: str, prompt: str, options: Options | OptionsFn, label: str | None) -> None:
+        self.key, self.prompt, self.label = key, prompt, label
+        self._options = options
+
+    async def options(self, ctx: Known, d: Draft) -> Options:
+        """The options as offered now (they may depend on the person and the draft)."""
+        return await self._options(ctx, d) if callable(self._options) else self._options
+
+    async def pressed(self, ctx: Known, d: Draft, payload: Payload) -> tuple[str | None, list[Any]]:
+        """The raw value of the button pressed for this step, and the option it is ([] when it is none of them)."""
+        raw = flow_choice(payload, self.key)
+        return raw, [value for value, _ in await self.options(ctx, d) if raw is not None and raw == str(value)][:1]
+
+
+class Choose(Offering):
+    """One of a list of options."""
 
     def __init__(
         self,
@@ -96,15 +113,12 @@ class Choose(Step):
         clears: tuple[str, ...] = (),
         when: Callable[[Draft], bool] | None = None,
     ) -> None:
-        self.key, self.prompt, self.label, self.clears = key, prompt, label, clears
-        self._options = options
+        super().__init__(key, prompt, options, label)
+        self.clears = clears
         self._when = when
 
     def applies(self, ctx: Known, d: Draft) -> bool:
         return self._when is None or self._when(d)
-
-    async def options(self, ctx: Known, d: Draft) -> Options:
-        return await self._options(ctx, d) if callable(self._options) else self._options
 
     async def prompt_for(self, ctx: Known, d: Draft) -> Msg:
         return T(self.prompt)
@@ -114,12 +128,11 @@ class Choose(Step):
         ctx.ask(await self.prompt_for(ctx, d), options)
 
     async def accept(self, ctx: Known, d: Draft, payload: Payload) -> bool:
-        pressed = flow_choice(payload, self.key)
-        for value, _ in await self.options(ctx, d):
-            if pressed == str(value):
-                d[self.key] = value
-                return True
-        return False
+        _, offered = await self.pressed(ctx, d, payload)
+        if not offered:
+            return False
+        d[self.key] = offered[0]
+        return True
 
 
 class Write(Step):
@@ -141,7 +154,7 @@ class Write(Step):
         return True
 
 
-class Toggle(Step):
+class Toggle(Offering):
     """Several of a list of options: each press switches one on or off, Next ends the step."""
 
     def __init__(
@@ -153,15 +166,12 @@ class Toggle(Step):
         label: str | None = None,
         default: Sequence[Any] = (),
     ) -> None:
-        self.key, self.prompt, self.label, self.default = key, prompt, label, list(default)
-        self._options = options
+        super().__init__(key, prompt, options, label)
+        self.default = list(default)
         self.clears = (f"{key}_done",)
 
     def done(self, d: Draft) -> bool:
         return bool(d.get(f"{self.key}_done"))
-
-    async def options(self, ctx: Known, d: Draft) -> Options:
-        return await self._options(ctx, d) if callable(self._options) else self._options
 
     async def ask(self, ctx: Known, d: Draft) -> None:
         chosen = d.setdefault(self.key, list(self.default))
@@ -172,22 +182,21 @@ class Toggle(Step):
         ctx.ask(T(self.prompt), [*options, flow_option(self.key, "done", T("Next"))])
 
     async def accept(self, ctx: Known, d: Draft, payload: Payload) -> bool:
-        pressed = flow_choice(payload, self.key)
+        raw, offered = await self.pressed(ctx, d, payload)
         chosen: list[Any] = d.setdefault(self.key, list(self.default))
-        if pressed == "done":
+        if raw == "done":
             if not chosen:
                 ctx.say(T("Choose at least one."))
                 return False
             d[f"{self.key}_done"] = True
             return True
-        for value, _ in await self.options(ctx, d):
-            if pressed == str(value):
-                if value in chosen:
-                    chosen.remove(value)
-                else:
-                    chosen.append(value)
-                return True
-        return False
+        if not offered:
+            return False
+        if offered[0] in chosen:
+            chosen.remove(offered[0])
+        else:
+            chosen.append(offered[0])
+        return True
 
 
 class Photos(Step):
@@ -335,13 +344,12 @@ class FormFlow:
         elif step is None:
             if await self._decide(ctx, payload):
                 return
+        elif isinstance(payload, Choice) and not step.owns(payload.value):
+            ctx.refuse(T(EARLIER))
         else:
             said = len(ctx.replies)
             if not await step.accept(ctx, d, payload) and len(ctx.replies) == said:
-                if isinstance(payload, Choice) and not step.owns(payload.value):
-                    ctx.refuse(T(EARLIER))
-                else:
-                    ctx.say(T(step.nudge))
+                ctx.say(T(step.nudge))
         await self.resume(ctx)
 
     def _add_photo(self, ctx: Known, d: Draft, media: StoredMedia, box: PhotoBox, step: Step | None) -> None:

@@ -12,8 +12,8 @@ from bot.domain import escalation
 from bot.domain.roles import Role
 from bot.notices import complaints as notices
 from bot.ports import AccessDenied, ComplaintInfo, Conflict, NotFound, PersonInfo, ServiceError
-from storage import members
-from storage.models import Complaint, Counter, Person, Project
+from storage import counters, members
+from storage.models import Complaint, Person, Project
 from storage.reminder_log import record, recorded
 from storage.turn import Area, Turn
 
@@ -23,15 +23,7 @@ HANDLERS = (Role.AGENCY_ADMIN,)
 class Complaints(Area):
     async def _number(self) -> str:
         year = self.t.today.year
-        name = f"complaint:{year}"
-        counter = (
-            await self.s.execute(select(Counter).where(Counter.name == name).with_for_update())
-        ).scalar_one_or_none()
-        if counter is None:
-            counter = Counter(name=name, value=0)
-            self.s.add(counter)
-        counter.value += 1
-        return f"TS-{year}-{counter.value:04d}"
+        return f"TS-{year}-{await counters.next_value(self.s, f'complaint:{year}'):04d}"
 
     async def _info(self, c: Complaint) -> ComplaintInfo:
         project = await self.s.get(Project, c.project_id)

@@ -28,11 +28,10 @@ from bot.ports import (
     RectificationInfo,
     ServiceError,
 )
-from storage import audit, digest, members, visits
+from storage import audit, counters, digest, members, visits
 from storage.models import (
     Acknowledgement,
     AuditEvent,
-    Counter,
     Hazard,
     HazardPhoto,
     MediaFile,
@@ -187,16 +186,8 @@ class Hazards(Area):
     # --- changes -------------------------------------------------------------------------------------------
 
     async def _next_number(self) -> str:
-        prefix, year = self.t.setup.prefix, self.t.now.astimezone(self.t.tz).year
-        name = counter_name(prefix, year)
-        counter = (
-            await self.s.execute(select(Counter).where(Counter.name == name).with_for_update())
-        ).scalar_one_or_none()
-        if counter is None:
-            counter = Counter(name=name, value=0)
-            self.s.add(counter)
-        counter.value += 1
-        return format_number(prefix, year, counter.value)
+        prefix, year = self.t.setup.prefix, self.t.today.year
+        return format_number(prefix, year, await counters.next_value(self.s, counter_name(prefix, year)))
 
     async def _photos_exist(self, photos: list[str]) -> None:
         for sha in photos:

@@ -10,33 +10,19 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.deployment import Deployment
-from bot.domain.workdays import WorkCalendar
+from bot.domain.deployment import Deployment, Timed
 from bot.messages import Item
 from storage import audit, outbox_store
 
 
 @dataclass(frozen=True)
-class Turn:
+class Turn(Timed):
     s: AsyncSession
     now: dt.datetime
     setup: Deployment
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return self.setup.tz
-
-    @property
-    def calendar(self) -> WorkCalendar:
-        return self.setup.calendar
-
-    @property
-    def today(self) -> dt.date:
-        return self.setup.today(self.now)
 
     async def audit(
         self,

@@ -60,3 +60,23 @@ class Deployment:
     def today(self, now: dt.datetime) -> dt.date:
         """The local day: "same day" and every deadline are local days."""
         return now.astimezone(self.tz).date()
+
+
+class Timed:
+    """Something that happens at `now` under a deployment's rules (a service turn, a handler's context): its
+    local day, zone and working-day calendar."""
+
+    now: dt.datetime
+    setup: Deployment
+
+    @property
+    def today(self) -> dt.date:
+        return self.setup.today(self.now)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.setup.tz
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        return self.setup.calendar
