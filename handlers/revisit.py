@@ -5,7 +5,7 @@ it; /satisfaction rates agencies and experts."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from bot.domain.revisit import HazardAnswer, parse_period
 from bot.i18n import N_, T
@@ -42,6 +42,19 @@ QUESTIONS: tuple[tuple[str, str, dict[str, str]], ...] = (
 )
 MAX_SUGGESTION = 500
 REOPENING = (HazardAnswer.PARTLY, HazardAnswer.NOT_FIXED)
+
+
+class RevisitDraft(TypedDict, total=False):
+    """The survey's fixed fields; each open hazard of the visit adds its answer under `hz<id>`."""
+
+    id: int
+    form: list[list[str]]  # the 附件5 header: (field, value)
+    hazards: list[list[Any]]  # (id, number, description) of the visit's hazards still open
+    attitude: str
+    technical: str
+    closure: str
+    overall: str
+    suggestion: str
 
 
 def _named(names: dict[str, str]) -> Options:
@@ -90,15 +103,16 @@ def steps(d: Draft) -> Sequence[Step]:
     return [*questions, *hazards, Suggestion()]
 
 
-async def review(ctx: Known, d: Draft) -> Review:
+async def review(ctx: Known, data: Draft) -> Review:
+    d = cast(RevisitDraft, data)
     rows: list[tuple[Msg, Label]] = []
     for key, value in d["form"]:
         shown = T(SERVICE_NAMES[value]) if key == "service" and value in SERVICE_NAMES else value
         rows.append((T(FORM_NAMES.get(key, key)), shown or "—"))
     for key, question, names in QUESTIONS:
-        rows.append((T(question), T(names[d[key]])))
+        rows.append((T(question), T(names[data[key]])))
     for hid, number, _ in d["hazards"]:
-        rows.append((T("Hazard {number}", number=number), T(HAZARD_NAMES[HazardAnswer(d[f"hz{hid}"])])))
+        rows.append((T("Hazard {number}", number=number), T(HAZARD_NAMES[HazardAnswer(data[f"hz{hid}"])])))
     rows.append((T("Suggestions"), d["suggestion"] or "—"))
     return Review(T("Revisit record (please check)"), tuple(rows))
 
