@@ -28,7 +28,12 @@ def enabled(
 ) -> dict[str, Adapter]:
     adapters: dict[str, Adapter] = {}
     if settings.webchat_enabled:
-        adapters["webchat"] = WebChat(directory, settings.webchat_password)
+        adapters["webchat"] = WebChat(
+            directory,
+            settings.webchat_password,
+            hosts=frozenset([settings.http_host, *settings.webchat_hosts]),
+            max_upload=settings.media_max_bytes,
+        )
     elif settings.webchat:
         log.warning("web chat is off: %s is not loopback and ANZEBOT_WEBCHAT_PASSWORD is not set", settings.http_host)
     if settings.telegram_token:

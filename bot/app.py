@@ -4,6 +4,7 @@ timer. Nothing else constructs these; tests build an App with their own settings
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import signal
@@ -20,13 +21,16 @@ from bot.channels.base import Adapter
 from bot.config import Settings
 from bot.domain.deployment import Deployment, QuietHours, chain_with, parse_hhmm
 from bot.i18n import T, normalise_locale, translate
-from bot.outbox import Dispatcher, Pacer
+from bot.messages import Incoming
+from bot.notices import operator as operator_wording
+from bot.outbox import Dispatcher, Operator, Pacer
 from bot.router import Router, RouterConfig
 from handlers.registry import COMMANDS
 from scheduler import timer
 from scheduler.jobs import Jobs
 from storage import admin, outbox_store
-from storage.db import healthy, make_engine, migrate, readonly_sessions, sessions
+from storage.db import make_engine, migrate, readonly_sessions, sessions, writable
+from storage.inbox import Inbox, inbox_url
 from storage.media import MediaStore
 from storage.turn import Turn
 from storage.webchat_directory import WebChatDirectory
@@ -82,6 +86,11 @@ class App:
         self.engine = make_engine(settings.database_url)
         self.sessions = sessions(self.engine)
         self.readonly = readonly_sessions(self.engine)
+        # The inbox has its own engine (an SQLite file of its own): taking an update never waits for our work.
+        self.inbox_engine = make_engine(settings.inbox_url or inbox_url(settings.database_url), synchronous="FULL")
+        self.inbox = Inbox(self.inbox_engine, now)
+        # The health check's writes wait a second at most for the write lock.
+        self.probe_engine = make_engine(settings.database_url, busy_ms=1000)
         tz = ZoneInfo(settings.timezone)
         self.media = MediaStore(settings.media_dir, settings.media_max_bytes, tz)
         default_locale = normalise_locale(settings.default_locale)
@@ -96,19 +105,30 @@ class App:
         for name, adapter in enabled.items():
             self.adapters.setdefault(name, adapter)
         self.setup = deployment(settings, self.adapters)
+        self.operator = Operator(self.sessions, settings.operator_chat, default_locale, now)
         self.dispatcher = Dispatcher(
-            self.sessions, self.adapters, self.media, default_locale, clock=now, readonly=self.readonly
+            self.sessions,
+            self.adapters,
+            self.media,
+            default_locale,
+            clock=now,
+            readonly=self.readonly,
+            operator=self.operator,
+            max_age=dt.timedelta(hours=settings.outbox_max_age_hours),
         )
+        self.operator.on_enqueued = self.dispatcher.kick
         self.router = Router(
             self.sessions,
             self.adapters,
             self.media,
             RouterConfig(self.setup, default_locale, settings.media_max_bytes),
+            self.inbox,
             on_enqueued=self.dispatcher.kick,
             now=now,
             readonly=self.readonly,
+            on_failed=self._update_failed,
         )
-        self.jobs = Jobs(self.sessions, self.setup, now)  # what the timer runs: the sweeps and the digest
+        self.jobs = Jobs(self.sessions, self.setup, now, self.operator)  # what the timer runs
         self.timer: AsyncIOScheduler | None = None
         self._stop = asyncio.Event()
         self._running = asyncio.Lock()  # a job in progress finishes before the database is closed
@@ -126,16 +146,24 @@ class App:
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics)
         for adapter in self.adapters.values():
-            app.add_routes(adapter.routes(self.router.handle))
+            app.add_routes(adapter.routes(self.router.receive))
         return app
 
+    async def healthy(self) -> dict[str, bool]:
+        """Whether an update can be taken (the inbox) and processed (the database) now: both take a write."""
+        database, inbox = await asyncio.gather(writable(sessions(self.probe_engine), self.now()), self.inbox.writable())
+        return {"database": database, "inbox": inbox}
+
     async def _healthz(self, request: web.Request) -> web.Response:
-        ok = await healthy(self.readonly)
-        return web.json_response({"ok": ok}, status=200 if ok else 503)
+        parts = await self.healthy()
+        ok = all(parts.values())
+        return web.json_response({"ok": ok, **parts}, status=200 if ok else 503)
 
     async def _metrics(self, request: web.Request) -> web.Response:
         async with self.readonly() as s:
             pending = await outbox_store.pending_count(s)
+        inbox = {"pending": 0, "failed": 0, **await self.inbox.counts()}
+        inbox.pop("done", None)
         st = self.dispatcher.stats
         lines = [
             "# TYPE anzebot_updates_handled_total counter",
@@ -152,6 +180,19 @@ class App:
             f"anzebot_outbox_failed_total {st.failed}",
             "# TYPE anzebot_outbox_pending gauge",
             f"anzebot_outbox_pending {pending}",
+            "# TYPE anzebot_outbox_expired_total counter",
+            f"anzebot_outbox_expired_total {st.expired}",
+            "# TYPE anzebot_outbox_rerouted_total counter",
+            f"anzebot_outbox_rerouted_total {st.rerouted}",
+            "# TYPE anzebot_updates_retried_total counter",
+            f"anzebot_updates_retried_total {self.router.retried}",
+            "# TYPE anzebot_inbox_rows gauge",
+            *(f'anzebot_inbox_rows{{status="{status}"}} {n}' for status, n in sorted(inbox.items())),
+            "# TYPE anzebot_channel_circuit_open gauge",
+            *(
+                f'anzebot_channel_circuit_open{{channel="{name}"}} {int(self.dispatcher.circuits[name].open)}'
+                for name in self.adapters
+            ),
         ]
         return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
@@ -171,6 +212,30 @@ class App:
     async def _outbox_sweep(self) -> None:
         await self._run_job(self.dispatcher.run_once)
 
+    async def _housekeeping(self) -> None:
+        await self._run_job(self._keep_house)
+
+    async def _keep_house(self) -> int:
+        """Daily: prune what de-duplication no longer needs, and check the audit chain."""
+        await self.inbox.prune()
+        return await self.jobs.daily()
+
+    async def _update_failed(self, inc: Incoming, error: str) -> None:
+        subject = f"inbox:{inc.channel}:{inc.message_id}"
+        await self.operator.tell(subject, operator_wording.update_failed(inc.channel, inc.message_id, error))
+
+    async def _inbox_worker(self) -> None:
+        """Updates whose receiver died (a crash after the 200) or whose back-off is over: at start, then every
+        few seconds."""
+        while not self._stop.is_set():
+            try:
+                while await self.router.process_due():
+                    pass
+            except Exception:
+                log.exception("inbox pass failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=self.settings.inbox_poll_seconds)
+
     async def _chat_migrated(self, old_chat_id: str, new_chat_id: str) -> None:
         async with self.sessions() as s, s.begin():
             await admin.move_chat(s, "telegram", old_chat_id, new_chat_id)
@@ -179,15 +244,22 @@ class App:
 
     async def prepare(self) -> None:
         await migrate(self.engine)
+        await self.inbox.prepare()
 
     async def start(self, *, serve: bool = True) -> None:
         for adapter in self.adapters.values():
-            await adapter.start(self.router.handle)
+            await adapter.start(self.router.receive)
         self._tasks.append(
             asyncio.create_task(self.dispatcher.run_forever(self._stop, self.settings.outbox_poll_seconds))
         )
+        self._tasks.append(asyncio.create_task(self._inbox_worker()))
         self.timer = timer.build(
-            self.setup.tz, self._outbox_sweep, self._sweep, self._digest, parse_hhmm(self.settings.digest_time)
+            self.setup.tz,
+            self._outbox_sweep,
+            self._sweep,
+            self._digest,
+            parse_hhmm(self.settings.digest_time),
+            self._housekeeping,
         )
         self.timer.start()
         if serve:
@@ -199,6 +271,7 @@ class App:
     async def stop(self) -> None:
         for adapter in self.adapters.values():
             await adapter.stop()
+        await self.router.drain()  # what was taken is processed before the database closes
         self._stop.set()
         self.dispatcher.kick()
         if self.timer is not None:
@@ -212,7 +285,12 @@ class App:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
+        await self.dispose()
+
+    async def dispose(self) -> None:
         await self.engine.dispose()
+        await self.inbox_engine.dispose()
+        await self.probe_engine.dispose()
 
     async def run_until_signalled(self) -> None:
         await self.prepare()

@@ -26,6 +26,7 @@ from bot.domain.deployment import Deployment
 from storage import admin, audit, demo, plans, training, visits
 from storage.db import make_engine, migrate, sessions
 from storage.hazards import Hazards
+from storage.inbox import Inbox, inbox_url
 from storage.plans import SERVICES
 from storage.turn import Turn
 
@@ -136,6 +137,11 @@ def parser() -> argparse.ArgumentParser:
     due = sub.add_parser("due", help="what is due and late, across projects or for one")
     due.add_argument("--project")
     due.add_argument("--json", action="store_true")
+
+    inbox = sub.add_parser("inbox", help="incoming updates not yet processed, or failed")
+    inbox.add_argument("--failed", action="store_true", help="only those that failed for good")
+    inbox.add_argument("--retry", type=int, metavar="ID", help="process this one again (the running service takes it)")
+    inbox.add_argument("--json", action="store_true")
 
     arc = sub.add_parser("archive", help="records").add_subparsers(dest="sub", required=True)
     arc.add_parser("verify", help="check the audit hash chain")
@@ -337,6 +343,8 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
                     f"{r['number']}  {r['project']}  L{r['level']}  {r['status']:<10} {r['deadline']}  "
                     f"{r['state']}{unack}"
                 )
+    elif args.cmd == "inbox":
+        return await _inbox(settings, args)
     elif args.cmd == "archive":
         result = await _with_session(settings, audit.verify, write=False)
         if not result.ok:
@@ -378,6 +386,42 @@ async def _due(settings: Settings, project: str | None) -> list[dict[str, Any]]:
 
     result: list[dict[str, Any]] = await _with_session(settings, report, write=False)
     return result
+
+
+async def _inbox(settings: Settings, args: argparse.Namespace) -> int:
+    engine = make_engine(settings.inbox_url or inbox_url(settings.database_url), synchronous="FULL")
+    box = Inbox(engine)
+    try:
+        await box.prepare()
+        if args.retry is not None:
+            if not await box.requeue(args.retry):
+                raise CliError(f"no inbox row {args.retry} waiting or failed")
+            print(f"inbox row {args.retry} queued again; the running service processes it within seconds")
+            return 0
+        rows = await box.listing(failed_only=args.failed)
+        counts = await box.counts()
+    finally:
+        await engine.dispose()
+    listed = [
+        {
+            "id": r.id,
+            "channel": r.channel,
+            "update": r.update_key,
+            "status": r.status,
+            "attempts": r.attempts,
+            "received_at": r.received_at.isoformat(),
+            "error": r.last_error or "",
+        }
+        for r in rows
+    ]
+    if args.json:
+        print(json.dumps({"counts": counts, "rows": listed}, ensure_ascii=False))
+        return 0
+    print(", ".join(f"{status}: {n}" for status, n in sorted(counts.items())) or "the inbox is empty")
+    for r in listed:
+        line = f"{r['id']:>6}  {r['channel']:<9} {r['status']:<8} tries {r['attempts']:<2} {r['received_at']}"
+        print(f"{line}  {r['error']}")
+    return 0
 
 
 def _split(value: str) -> list[str]:

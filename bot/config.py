@@ -44,6 +44,11 @@ class Settings(BaseSettings):
 
     webchat: bool = True
     webchat_password: str | None = None
+    webchat_hosts: list[str] = Field(default_factory=list)  # names the page is served under besides http_host
+
+    inbox_url: str | None = None  # default: beside an SQLite file, or the same PostgreSQL database
+    operator_chat: str | None = Field(default=None, pattern=r"^(telegram|wecom):[^\s]{1,100}$")
+    outbox_max_age_hours: float = Field(default=72.0, gt=0)
 
     telegram_token: str | None = None
     telegram_api_url: str | None = None
@@ -59,6 +64,7 @@ class Settings(BaseSettings):
     wecom_api_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
 
     outbox_poll_seconds: float = 2.0
+    inbox_poll_seconds: float = 5.0
     quiet_hours: str = Field(default="21:00-08:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
     digest_time: str = Field(default="08:30", pattern=r"^\d{2}:\d{2}$")
     # Working days after the overdue notice for each escalation step (the chain in bot/domain/escalation.py).

@@ -33,6 +33,8 @@ __all__ = [
     "TextIn",
     "Toast",
     "from_json",
+    "incoming_from_json",
+    "incoming_to_json",
     "parse_text",
     "to_json",
 ]
@@ -312,3 +314,72 @@ def from_json(data: list[dict[str, Any]]) -> list[Item]:
         else:
             raise ValueError(f"unknown reply item type {t!r}")
     return items
+
+
+# --- (de)serialisation of updates for the inbox ----------------------------------------------------------
+
+
+def _payload_json(p: Payload) -> dict[str, Any]:
+    if isinstance(p, TextIn):
+        return {"t": "text", "text": p.text}
+    if isinstance(p, Command):
+        return {"t": "command", "name": p.name, "args": list(p.args)}
+    if isinstance(p, Choice):
+        return {"t": "choice", "value": p.value}
+    if isinstance(p, Media):
+        return {
+            "t": "media",
+            "ref": p.ref,
+            "kind": p.kind,
+            "caption": p.caption,
+            "size": p.size_hint,
+            "file": p.filename,
+        }
+    if isinstance(p, Location):
+        return {"t": "location", "lat": p.latitude, "lon": p.longitude, "label": p.label}
+    raise ValueError(f"{type(p).__name__} is not an incoming payload")  # StoredMedia exists only inside a turn
+
+
+def _payload_from(d: Mapping[str, Any]) -> Payload:
+    t = d["t"]
+    if t == "text":
+        return TextIn(str(d["text"]))
+    if t == "command":
+        return Command(str(d["name"]), tuple(str(a) for a in d["args"]))
+    if t == "choice":
+        return Choice(str(d["value"]))
+    if t == "media":
+        return Media(d["ref"], d["kind"], d.get("caption"), d.get("size"), d.get("file"))
+    if t == "location":
+        return Location(float(d["lat"]), float(d["lon"]), d.get("label"))
+    raise ValueError(f"unknown payload {t!r}")
+
+
+def incoming_to_json(inc: Incoming) -> dict[str, Any]:
+    """An update as the inbox keeps it; `raw` only when it is plain strings (WeCom's event fields)."""
+    raw = inc.raw if isinstance(inc.raw, dict) and all(isinstance(v, str) for v in inc.raw.values()) else None
+    return {
+        "channel": inc.channel,
+        "chat": inc.chat_id,
+        "kind": inc.chat_kind.value,
+        "user": inc.user_id,
+        "id": inc.message_id,
+        "payload": _payload_json(inc.payload),
+        "locale": inc.locale_hint,
+        "name": inc.user_name,
+        "raw": raw,
+    }
+
+
+def incoming_from_json(d: Mapping[str, Any]) -> Incoming:
+    return Incoming(
+        d["channel"],
+        d["chat"],
+        ChatKind(d["kind"]),
+        d["user"],
+        d["id"],
+        _payload_from(d["payload"]),
+        d.get("locale"),
+        d.get("name"),
+        d.get("raw"),
+    )

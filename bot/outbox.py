@@ -1,6 +1,11 @@
 """The outbox dispatcher: renders each pending row in its recipient's language and sends it through its
 channel, once per key. Rows are claimed atomically, so two dispatchers (or a tick fired twice) never send the
-same row; parts already sent are recorded, so a retry after a partial failure does not repeat them."""
+same row; parts already sent are recorded, so a retry after a partial failure does not repeat them.
+
+Nothing is given up because a platform is down: a channel that keeps failing opens its circuit — its lane pauses
+and probes every 30 s, and rows keep their tries meanwhile. A row is given up only on a permanent refusal, or
+when it is older than the outbox's maximum age. A level-1 notice not delivered within ten minutes also goes to
+the person's other accounts, and the operator hears of it."""
 
 from __future__ import annotations
 
@@ -15,8 +20,10 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import Channel, ChannelError, Pacing
-from bot.i18n import normalise_locale
-from bot.messages import from_json
+from bot.i18n import normalise_locale, translate
+from bot.messages import Msg, Text, from_json
+from bot.notices import common
+from bot.notices import operator as wording
 from bot.render import Rendered, render
 from storage import outbox_store
 from storage.media import MediaStore
@@ -24,8 +31,10 @@ from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
 LEASE = dt.timedelta(minutes=2)
+CIRCUIT_FAILURES = 5  # transient failures in a row that open a channel's circuit
+PROBE_EVERY = dt.timedelta(seconds=30)
+URGENT_WITHIN = dt.timedelta(minutes=10)
 
 
 def backoff(attempt: int) -> float:
@@ -38,7 +47,79 @@ class Stats:
     retried: int = 0
     failed: int = 0
     parts: int = 0
+    expired: int = 0
+    rerouted: int = 0
     by_channel: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+@dataclass
+class Circuit:
+    """A channel's health as its sends see it: closed (sending), or open (paused, probed every 30 s)."""
+
+    failures: int = 0  # transient failures in a row
+    opened_at: dt.datetime | None = None
+    probe_at: dt.datetime | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.opened_at is not None
+
+
+class Operator:
+    """What an operator must know: always in the log at ERROR; in ANZEBOT_OPERATOR_CHAT as well where it is set,
+    once per subject an hour and at most twenty an hour, so a storm is one message, not a thousand."""
+
+    PER_HOUR = 20
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        target: str | None,
+        default_locale: str,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        on_enqueued: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.sessions = sessions
+        self.target = tuple(target.split(":", 1)) if target else None
+        self.default_locale = default_locale
+        self.now = now
+        self.on_enqueued = on_enqueued
+        self._told: dict[str, dt.datetime] = {}
+        self._recent: deque[dt.datetime] = deque()
+        self.reports: list[str] = []  # what was reported, in English (tests and /metrics)
+
+    async def tell(self, subject: str, msg: Msg) -> None:
+        text = translate(msg, "en")
+        log.error("operator: %s", text)
+        now = self.now()
+        last = self._told.get(subject)
+        if last is not None and now - last < dt.timedelta(hours=1):
+            return
+        while self._recent and self._recent[0] <= now - dt.timedelta(hours=1):
+            self._recent.popleft()
+        if len(self._recent) >= self.PER_HOUR:
+            return
+        self._told[subject] = now
+        self._recent.append(now)
+        self.reports.append(text)
+        if self.target is None:
+            return
+        channel, chat_id = self.target
+        try:
+            async with self.sessions() as s, s.begin():
+                await outbox_store.enqueue(
+                    s,
+                    key=f"op:{subject}:{now:%Y%m%d%H}",
+                    channel=channel,
+                    chat_id=chat_id,
+                    items=[Text(msg)],
+                    locale=self.default_locale,
+                    priority=outbox_store.URGENT,
+                )
+        except Exception:
+            log.exception("could not queue the operator's report")
+            return
+        self.on_enqueued()
 
 
 class Pacer:
@@ -129,6 +210,7 @@ class _Pick:
     channel: Channel
     parts: list[Rendered]
     reserved_at: dt.datetime
+    locale: str
 
 
 class Dispatcher:
@@ -142,8 +224,13 @@ class Dispatcher:
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         readonly: async_sessionmaker[AsyncSession] | None = None,
         in_flight: int = 8,
+        operator: Operator | None = None,
+        max_age: dt.timedelta = dt.timedelta(hours=72),
     ) -> None:
         self.sessions = sessions
+        self.operator = operator or Operator(sessions, None, default_locale, clock)
+        self.max_age = max_age
+        self.circuits: dict[str, Circuit] = defaultdict(Circuit)
         self.readonly = readonly or sessions
         self.channels = channels
         self.media = media
@@ -181,7 +268,8 @@ class Dispatcher:
         return sum(results)
 
     async def _housekeeping(self) -> None:
-        """Leases run out (a crashed sender's rows come back) and rows for a channel that is off are put aside."""
+        """Leases run out (a crashed sender's rows come back), rows for a channel that is off are put aside,
+        rows past the maximum age are given up, and stuck level-1 notices are rerouted."""
         now = self.clock()
         await self._warm_up(now)
         async with self.readonly() as s:
@@ -190,6 +278,18 @@ class Dispatcher:
             await outbox_store.release_expired(s, now)
             for row in stray:
                 await outbox_store.mark_retry(s, row.id, now + dt.timedelta(minutes=5), "channel is off")
+            expired = await outbox_store.expire(s, now - self.max_age)
+            stuck = await outbox_store.reroute_stuck(s, now - URGENT_WITHIN, now, outbox_store.URGENT)
+        for channel, count in sorted(expired.items()):
+            self.stats.expired += count
+            hours = int(self.max_age.total_seconds() // 3600)
+            await self.operator.tell(f"expired:{channel}", wording.expired(channel, count, hours))
+        for person, channel, others in stuck:
+            self.stats.rerouted += 1
+            minutes = int(URGENT_WITHIN.total_seconds() // 60)
+            await self.operator.tell(f"stuck:{person}", wording.urgent_stuck(person, channel, minutes, others))
+        if stuck:
+            self.kick()
 
     async def _pass(self, name: str, limit: int) -> int:
         """One channel's pass. It reads only as many due rows as the channel may send now, so a channel at its
@@ -201,6 +301,12 @@ class Dispatcher:
             channel = self.channels[name]
             pacer = self._pacer(name, channel)
             budget = limit if pacer is None else min(limit, pacer.free(now))
+            circuit = self.circuits[name]
+            if circuit.open and circuit.probe_at is not None:
+                if now < circuit.probe_at:  # open: nothing goes out until the next probe
+                    self.wakes[name] = circuit.probe_at
+                    return 0
+                budget = min(budget, 1)  # the probe: one row
             if budget <= 0:
                 assert pacer is not None
                 self.wakes[name] = pacer.next_slot(now)
@@ -261,7 +367,7 @@ class Dispatcher:
                     wake = at if wake is None else min(wake, at)
                     continue
                 pacer.take(row.chat_id, now, max(1, len(parts) - progress))
-            picks.append(_Pick(row, channel, parts, now))
+            picks.append(_Pick(row, channel, parts, now, locale))
         return picks, later, wake
 
     async def _deliver_all(self, name: str, picks: list[_Pick]) -> int:
@@ -335,7 +441,7 @@ class Dispatcher:
                     return 0
                 if pacer is not None:
                     pacer.started(pick.reserved_at, self.clock())
-                ids.append(await self._send_part(channel, row, part))
+                ids.append(await self._send_part(channel, row, part, pick.locale))
                 if pacer is not None:
                     pacer.answered(row.chat_id, self.clock(), len(parts) - index - 1)
                 self.stats.parts += 1
@@ -359,11 +465,12 @@ class Dispatcher:
             log.exception("sending outbox row %s failed", row.id)
             await self._failed(row, ChannelError(repr(err)))
             return 0
+        await self._answered(row.channel)
         self.stats.sent += 1
         self.stats.by_channel[row.channel] += 1
         return 1
 
-    async def _send_part(self, channel: Channel, row: OutboxMessage, part: Rendered) -> str:
+    async def _send_part(self, channel: Channel, row: OutboxMessage, part: Rendered, locale: str) -> str:
         if part.card_key and channel.capabilities.edit:
             async with self.readonly() as s:
                 earlier = await outbox_store.card_message(s, row.channel, row.chat_id, part.card_key)
@@ -372,7 +479,13 @@ class Dispatcher:
         media = None
         sha = part.photo or (part.document[0] if part.document else None)
         if sha:
-            media = await asyncio.to_thread(self.media.read, sha)
+            try:
+                media = await asyncio.to_thread(self.media.read, sha)
+            except FileNotFoundError:
+                # The message still goes out, saying what is missing; the operator restores the file.
+                await self.operator.tell(f"photo:{sha}", wording.photo_missing(sha))
+                missing = translate(common.photo_missing(), locale)
+                part = Rendered(f"{part.text}\n{missing}" if part.text else missing, part.buttons, offers=part.offers)
         return await channel.send(row.chat_id, part, media)
 
     def _pacer(self, name: str, channel: Channel) -> Pacer | None:
@@ -383,22 +496,48 @@ class Dispatcher:
             self.pacers[name] = Pacer(pacing)
         return self.pacers[name]
 
+    async def _answered(self, channel: str) -> None:
+        """A send went through: the channel is healthy (again)."""
+        circuit = self.circuits[channel]
+        circuit.failures = 0
+        if circuit.opened_at is not None:
+            minutes = int((self.clock() - circuit.opened_at).total_seconds() // 60)
+            circuit.opened_at = circuit.probe_at = None
+            await self.operator.tell(f"circuit:{channel}:closed", wording.circuit_closed(channel, minutes))
+
     async def _failed(self, row: OutboxMessage, err: ChannelError) -> None:
         now = self.clock()
         attempts = row.attempts + 1  # the claim counted this attempt in the database, not on this copy
         if err.retry_after is not None and row.channel in self.pacers:
             self.pacers[row.channel].pause(now + dt.timedelta(seconds=err.retry_after))
+        circuit = self.circuits[row.channel]
+        opened = False
         async with self._tx() as s:
             if err.forbidden:
                 await outbox_store.deactivate_chat(s, row.channel, row.chat_id)
                 await outbox_store.mark_failed(s, row.id, f"forbidden: {err}")
                 await outbox_store.report_unreachable(s, row.channel, row.chat_id)
                 self.stats.failed += 1
-            elif err.permanent or attempts >= MAX_ATTEMPTS:
+            elif err.permanent:
                 await outbox_store.mark_failed(s, row.id, str(err))
                 self.stats.failed += 1
-            else:
-                delay = err.retry_after if err.retry_after is not None else backoff(attempts)
-                await outbox_store.mark_retry(s, row.id, now + dt.timedelta(seconds=delay), str(err))
+            elif err.retry_after is not None:  # the platform's pace: not a failure of the channel
+                await outbox_store.mark_retry(s, row.id, now + dt.timedelta(seconds=err.retry_after), str(err))
                 self.stats.retried += 1
-        log.warning("outbox row %s to %s:%s: %s", row.id, row.channel, row.chat_id, err)
+            else:
+                circuit.failures += 1
+                if circuit.open or circuit.failures >= CIRCUIT_FAILURES:
+                    # The channel is down, not this row: it waits for the next probe, its tries untouched.
+                    opened = not circuit.open
+                    circuit.opened_at = circuit.opened_at or now
+                    circuit.probe_at = now + PROBE_EVERY
+                    await outbox_store.unclaim(s, row.id, circuit.probe_at)
+                    await outbox_store.note_error(s, row.id, str(err))
+                else:
+                    await outbox_store.mark_retry(s, row.id, now + dt.timedelta(seconds=backoff(attempts)), str(err))
+                self.stats.retried += 1
+        if circuit.open:
+            self.wakes[row.channel] = circuit.probe_at
+        if opened:
+            await self.operator.tell(f"circuit:{row.channel}:open", wording.circuit_opened(row.channel, str(err)[:120]))
+        log.warning("outbox row %s to %s: %s", row.id, row.channel, err)

@@ -1,5 +1,10 @@
-"""Incoming message → one transaction: de-duplicate, know the person, restore the conversation, run the
-handler, save the state, and write the replies to the outbox. Either all of it commits or none of it does."""
+"""Incoming message → stored in the inbox → one transaction: de-duplicate, know the person, restore the
+conversation, run the handler, save the state, and write the replies to the outbox. Either all of it commits or
+none of it does; the inbox row is marked done after it.
+
+`receive` is what the adapters call: it returns once the update is durable (so the platform may hear 200) and
+processes it in the background. A transient database failure puts the row back with a back-off; a bug marks it
+failed and the person hears that nothing was saved. Either way the update stays in the inbox until it is done."""
 
 from __future__ import annotations
 
@@ -7,14 +12,14 @@ import asyncio
 import copy
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.channels.base import Adapter, ChannelError, MediaTooLarge, Outcome
+from bot.channels.base import Adapter, ChannelError, MediaTooLarge, Outcome, Receipt, Unavailable
 from bot.domain.deployment import Deployment
 from bot.i18n import T, normalise_locale
 from bot.messages import ChatKind, Choice, Incoming, Item, Media, StoredMedia, Text, TextIn
@@ -22,12 +27,22 @@ from bot.render import match_offer, take_toasts
 from handlers.context import Anyone
 from handlers.dispatch import dispatch
 from storage import conversations, outbox_store
+from storage.inbox import Entry, Inbox, InboxUnavailable
 from storage.media import MediaRejected, MediaStore
 from storage.models import ProcessedUpdate
 from storage.services import SqlServices
 from storage.turn import Turn
 
 log = logging.getLogger(__name__)
+
+RACES = (StaleDataError, IntegrityError)  # another writer changed the same rows first: run again at once
+TRANSIENT = (OperationalError, InterfaceError, TimeoutError, OSError)  # locked, unwritable, unreachable: wait
+
+
+def transient(exc: BaseException) -> bool:
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, TRANSIENT)
 
 
 @dataclass(frozen=True)
@@ -44,11 +59,15 @@ class Router:
         adapters: Mapping[str, Adapter],
         media: MediaStore,
         config: RouterConfig,
+        inbox: Inbox,
         on_enqueued: Callable[[], None] = lambda: None,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         readonly: async_sessionmaker[AsyncSession] | None = None,
+        on_failed: Callable[[Incoming, str], Awaitable[None]] | None = None,
     ) -> None:
         self.sessions = sessions
+        self.inbox = inbox
+        self.on_failed = on_failed  # the operator hears of an update that failed for good
         self.readonly = readonly or sessions
         self.adapters = adapters
         self.media = media
@@ -56,9 +75,11 @@ class Router:
         self.on_enqueued = on_enqueued
         self.now = now
         self._locks: dict[tuple[str, str, str], asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[Outcome]] = set()
         self.handled = 0
         self.duplicates = 0
         self.errors = 0
+        self.retried = 0
 
     def _lock(self, inc: Incoming) -> asyncio.Lock:
         key = (inc.channel, inc.chat_id, inc.user_id)
@@ -69,25 +90,89 @@ class Router:
             lock = self._locks[key] = asyncio.Lock()
         return lock
 
+    async def receive(self, inc: Incoming) -> Receipt:
+        """Store the update, then process it in the background. Raises Unavailable when it cannot be stored."""
+        try:
+            row_id = await self.inbox.accept(inc)
+        except InboxUnavailable as exc:
+            raise Unavailable(str(exc)) from exc
+        if row_id is None:
+            self.duplicates += 1
+            return Receipt()
+        task = asyncio.create_task(self.process(Entry(row_id, inc, 0)))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return Receipt(task)
+
     async def handle(self, inc: Incoming) -> Outcome:
-        """Process one update exactly once; replies go out through the outbox."""
+        """Store and process one update, and wait for it (tests, benchmarks, the operator's retry)."""
+        return await (await self.receive(inc)).outcome()
+
+    async def drain(self) -> None:
+        """Wait for the updates being processed (shutdown)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def process(self, entry: Entry) -> Outcome:
+        """Process one inbox row exactly once in effect: the turn commits with its `processed_updates` key, so a
+        row processed twice (a worker and a receiver, two instances) changes nothing the second time."""
+        inc = entry.inc
         outcome = Outcome()
         async with self._lock(inc):
             for attempt in range(3):
                 try:
                     outcome = await self._handle(inc)
                     break
-                except (StaleDataError, IntegrityError) as exc:
+                except RACES as exc:
                     # Another instance wrote the same conversation or counter first: run again on fresh state.
                     log.info("retrying %s:%s after %s", inc.channel, inc.message_id, type(exc).__name__)
                     if attempt == 2:
-                        await self._fail(inc)
-                except Exception:
-                    log.exception("handling %s:%s failed", inc.channel, inc.message_id)
-                    await self._fail(inc)
-                    break
+                        await self._later(entry, exc)
+                        return outcome
+                except Exception as exc:
+                    if transient(exc):
+                        await self._later(entry, exc)
+                    else:
+                        log.exception("handling %s:%s failed", inc.channel, inc.message_id)
+                        await self._fail(entry, exc)
+                    return outcome
+        await self._done(entry)
         self.on_enqueued()
         return outcome
+
+    async def process_due(self, limit: int = 50) -> int:
+        """The worker's pass: rows whose receiver died, or whose back-off is over."""
+        entries = await self.inbox.due(limit)
+        for entry in entries:
+            await self.process(entry)
+        return len(entries)
+
+    async def _done(self, entry: Entry) -> None:
+        try:
+            await self.inbox.done(entry.id)
+        except Exception:  # processed already: the worker will find it again and see it done in the database
+            log.warning("could not mark inbox row %s done", entry.id, exc_info=True)
+
+    async def _later(self, entry: Entry, exc: BaseException) -> None:
+        """The database cannot take the turn now: the row waits and is tried again after a back-off."""
+        self.retried += 1
+        error = f"{type(exc).__name__}: {exc}"[:300]
+        log.warning("update %s:%s not processed yet (%s); trying again later", entry.inc.channel, entry.id, error)
+        try:
+            again = await self.inbox.retry_later(entry.id, error)
+        except Exception:
+            log.error("could not even put inbox row %s back; its lease brings it back", entry.id)
+            return
+        if not again:
+            self.errors += 1
+            await self._report(entry.inc, error)
+
+    async def _report(self, inc: Incoming, error: str) -> None:
+        if self.on_failed is not None:
+            try:
+                await self.on_failed(inc, error)
+            except Exception:
+                log.exception("could not report the failed update %s:%s", inc.channel, inc.message_id)
 
     async def _seen(self, s: AsyncSession, inc: Incoming) -> bool:
         return (await s.get(ProcessedUpdate, (inc.channel, inc.message_id))) is not None
@@ -166,6 +251,7 @@ class Router:
                     items=replies,
                     person_id=person.id if person and inc.chat_kind == ChatKind.PRIVATE else None,
                     locale=locale,
+                    priority=outbox_store.REPLY if person is not None else outbox_store.STRANGER,
                 )
         self.handled += 1
         return Outcome(toast=toast)
@@ -192,24 +278,30 @@ class Router:
                 return inc.with_payload(Choice(value))
         return inc
 
-    async def _fail(self, inc: Incoming) -> None:
-        """Nothing of the failed attempt was kept; the person hears so, once."""
+    async def _fail(self, entry: Entry, exc: BaseException) -> None:
+        """A failure waiting will not fix: nothing of the attempt was kept, the person hears so once, the row is
+        kept as failed (the operator retries it once the cause is fixed)."""
+        inc = entry.inc
         self.errors += 1
+        error = f"{type(exc).__name__}: {exc}"[:300]
+        try:
+            await self.inbox.fail(entry.id, error)
+        except Exception:
+            log.error("could not mark inbox row %s failed", entry.id)
         try:
             async with self.sessions() as s, s.begin():
-                if await self._seen(s, inc):
-                    return
-                s.add(ProcessedUpdate(channel=inc.channel, update_key=inc.message_id, at=self.now()))
                 await outbox_store.enqueue(
                     s,
-                    key=f"re:{inc.channel}:{inc.message_id}",
+                    key=f"fail:{inc.channel}:{inc.message_id}",
                     channel=inc.channel,
                     chat_id=inc.chat_id,
                     items=[Text(T("Sorry, something went wrong and nothing was saved. Please try again."))],
                     locale=normalise_locale(inc.locale_hint, self.config.default_locale),
                 )
         except Exception:
-            log.exception("could not even record the failure of %s:%s", inc.channel, inc.message_id)
+            log.exception("could not tell %s:%s that it failed", inc.channel, inc.message_id)
+        await self._report(inc, error)
+        self.on_enqueued()
 
 
 __all__ = ["Outcome", "Router", "RouterConfig"]

@@ -10,11 +10,16 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.deployment import Deployment
-from storage import complaints, digest, hazards, plans, revisits, training, visits
+from bot.notices import operator as wording
+from bot.outbox import Operator
+from storage import audit, complaints, digest, hazards, plans, revisits, training, visits
+from storage.inbox import KEEP
+from storage.models import ProcessedUpdate
 from storage.turn import Turn
 
 log = logging.getLogger(__name__)
@@ -37,10 +42,12 @@ class Jobs:
         sessions: async_sessionmaker[AsyncSession],
         setup: Deployment,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        operator: Operator | None = None,
     ) -> None:
         self.sessions = sessions
         self.setup = setup
         self.now = now
+        self.operator = operator
 
     async def sweep(self) -> int:
         """Deal with every milestone that is due and not yet dealt with; how many were."""
@@ -56,3 +63,14 @@ class Jobs:
         """One message per person with everything non-urgent that came due; after their quiet hours."""
         async with self.sessions() as s, s.begin():
             return await digest.send(Turn(s, self.now(), self.setup))
+
+    async def daily(self) -> int:
+        """Prune the de-duplication keys past their window, and check the audit chain (the operator hears of a
+        break at once, not when a regulator asks)."""
+        async with self.sessions() as s, s.begin():
+            await s.execute(delete(ProcessedUpdate).where(ProcessedUpdate.at < self.now() - KEEP))
+        async with self.sessions() as s:
+            result = await audit.verify(s)
+        if not result.ok and self.operator is not None:
+            await self.operator.tell("audit", wording.audit_broken(result.first_bad_id or 0, result.reason or ""))
+        return 0

@@ -18,12 +18,20 @@ log = logging.getLogger(__name__)
 OUTBOX_SWEEP = "outbox-sweep"
 DEADLINE_SWEEP = "deadline-sweep"
 DAILY_DIGEST = "daily-digest"
+HOUSEKEEPING = "housekeeping"
+HOUSEKEEPING_AT = dt.time(3, 17)  # a quiet hour: pruning and the audit chain's daily check
 
 Job = Callable[[], Awaitable[object]]
 
 
 def build(
-    tz: ZoneInfo, outbox_sweep: Job, deadline_sweep: Job, digest: Job, digest_at: dt.time, sweep_seconds: int = 30
+    tz: ZoneInfo,
+    outbox_sweep: Job,
+    deadline_sweep: Job,
+    digest: Job,
+    digest_at: dt.time,
+    housekeeping: Job,
+    sweep_seconds: int = 30,
 ) -> AsyncIOScheduler:
     """The outbox sweep is the safety net behind the dispatcher's own wake-ups (rows whose sender died mid-send,
     retries after back-off). The deadline sweep runs every minute — and at start-up, to catch up on what fell
@@ -44,6 +52,12 @@ def build(
         digest,
         CronTrigger(hour=digest_at.hour, minute=digest_at.minute, timezone=tz),
         id=DAILY_DIGEST,
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        housekeeping,
+        CronTrigger(hour=HOUSEKEEPING_AT.hour, minute=HOUSEKEEPING_AT.minute, timezone=tz),
+        id=HOUSEKEEPING,
         replace_existing=True,
     )
     return scheduler

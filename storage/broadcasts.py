@@ -44,10 +44,9 @@ from storage.models import (
     Policy,
     Project,
 )
-from storage.outbox_store import enqueue_many
+from storage.outbox_store import BROADCAST, enqueue_many
 from storage.turn import Area
 
-PRIORITY = -1  # below replies and hazard notices: a broadcast never holds up a level-1 notice
 SILENT_SHOWN = 10
 
 
@@ -173,7 +172,7 @@ def _outbox_row(key: str, c: _Chat, items: list[Any], now: dt.datetime, broadcas
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,
-        "priority": PRIORITY,
+        "priority": BROADCAST,
         "broadcast_id": broadcast_id,
     }
 

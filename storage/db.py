@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,17 +17,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # Let SQLAlchemy's "begin" event open transactions (below) instead of the driver.
-    dbapi_conn.isolation_level = None
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
-    # With WAL, NORMAL keeps the database consistent on a crash and syncs at checkpoints instead of every
-    # commit (a power cut may lose the last commits, never corrupt the file).
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.close()
+def _sqlite_pragmas(synchronous: str, busy_ms: int) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event open transactions (below) instead of the driver.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
+        # With WAL, NORMAL keeps the database consistent on a crash and syncs at checkpoints instead of every
+        # commit (a power cut may lose the last commits, never corrupt the file). The inbox uses FULL: an update
+        # is acknowledged to the platform only once it is on disk.
+        cur.execute(f"PRAGMA synchronous={synchronous}")
+        cur.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cur.close()
+
+    return on_connect
 
 
 def _begin(conn: Connection) -> None:
@@ -34,13 +41,13 @@ def _begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("readonly") else "BEGIN IMMEDIATE")
 
 
-def make_engine(url: str) -> AsyncEngine:
+def make_engine(url: str, *, synchronous: str = "NORMAL", busy_ms: int = 10_000) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(synchronous, busy_ms))
         event.listen(engine.sync_engine, "begin", _begin)
         return engine
     return create_async_engine(url, pool_pre_ping=True)
@@ -74,11 +81,16 @@ async def migrate(engine: AsyncEngine) -> None:
         await conn.run_sync(_upgrade)
 
 
-async def healthy(readonly: async_sessionmaker[AsyncSession]) -> bool:
-    """Whether the database answers (`/healthz`)."""
+async def writable(sessions: async_sessionmaker[AsyncSession], now: dt.datetime) -> bool:
+    """Whether the database takes a write now (`/healthz`): one row of `heartbeat` is written and committed.
+    `sessions` come from a probe engine whose SQLite connections wait at most a second for the write lock."""
     try:
-        async with readonly() as s:
-            await s.execute(text("SELECT 1"))
+        async with asyncio.timeout(5), sessions() as s, s.begin():
+            if s.get_bind().dialect.name != "sqlite":
+                await s.execute(text("SET LOCAL lock_timeout = '1s'"))
+            done = await s.execute(text("UPDATE heartbeat SET at = :at WHERE id = 1"), {"at": now})
+            if not getattr(done, "rowcount", 0):
+                await s.execute(text("INSERT INTO heartbeat (id, at) VALUES (1, :at)"), {"at": now})
     except Exception:
         return False
     return True

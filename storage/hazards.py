@@ -258,9 +258,10 @@ class Hazards(Area):
         )
         info = await self.info(hazard)
         key = f"hz{hazard.id}:reported"
-        await self.t.notify_groups(hazard.project_id, key, [notices.group_card(info)])
+        urgent = level == Level.ONE
+        await self.t.notify_groups(hazard.project_id, key, [notices.group_card(info)], urgent=urgent)
         responsible = await members.with_roles(self.s, hazard.project_id, plan.responsible)
-        await self.t.notify(responsible, key, notices.responsible_notice(info), skip=person.id)
+        await self.t.notify(responsible, key, notices.responsible_notice(info), skip=person.id, urgent=urgent)
         followers = [
             p for p in await members.with_roles(self.s, hazard.project_id, plan.followers) if p not in responsible
         ]
@@ -268,10 +269,11 @@ class Hazards(Area):
             insurers = await members.with_roles(self.s, hazard.project_id, {Role.INSURER})
             await self.t.notify(insurers, key + ":insurer", notices.insurer_notice(info), skip=person.id)
             followers = [p for p in followers if p not in insurers]
-        await self.t.notify(followers, key, notices.follower_notice(info), skip=person.id)
+        await self.t.notify(followers, key, notices.follower_notice(info), skip=person.id, urgent=urgent)
         if plan.same_day_report:
             targets = await members.with_roles(self.s, hazard.project_id, plan.same_day_report)
-            await self.t.notify(targets, key + ":sameday", notices.same_day_report(info), skip=person.id)
+            same_day = notices.same_day_report(info)
+            await self.t.notify(targets, key + ":sameday", same_day, skip=person.id, urgent=True)
             await self.t.audit("hazard.same_day_report", "hazard", hazard.id, data={"to": targets})
         return info
 
@@ -424,7 +426,7 @@ class Hazards(Area):
         )
         if m.urgent:
             responsible = m.roles <= escalation.RESPONSIBLE
-            await self.t.notify(people, key, notices.reminder_notice(info, m.key, m.kind, responsible))
+            await self.t.notify(people, key, notices.reminder_notice(info, m.key, m.kind, responsible), urgent=True)
         else:
             digest.queue(self.t, reminder, people, notices.reminder_entry(info, m.key, m.kind))
         await self.t.audit(
@@ -449,7 +451,7 @@ class Hazards(Area):
         await record(self.s, key, "hazard", h.id, k, at, "sent", self.now)
         people = await members.with_roles(self.s, h.project_id, missing)
         # Urgent: level 1 ignores quiet hours.
-        await self.t.notify(people, key, notices.same_day_renotice(await self.info(h)))
+        await self.t.notify(people, key, notices.same_day_renotice(await self.info(h)), urgent=True)
         await self.t.audit(
             "hazard.same_day_repeated",
             "hazard",

@@ -277,6 +277,7 @@ class OutboxMessage(Base):
     # Higher goes first: a broadcast to thousands of chats (-1) never delays a reply or a level-1 notice (0).
     priority: Mapped[int] = mapped_column(Integer, default=0)
     broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id"), index=True)
+    rerouted_at: Mapped[dt.datetime | None]  # an urgent notice not delivered in time, sent to other accounts too
 
 
 class CardMessage(Base):
@@ -318,7 +319,26 @@ class ProcessedUpdate(Base):
     __tablename__ = "processed_updates"
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     update_key: Mapped[str] = mapped_column(String(150), primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Throttle(Base):
+    """Wrong guesses (invite codes) per account and per chat: a few are forgiven, then each costs a longer wait."""
+
+    __tablename__ = "throttles"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[dt.datetime]
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    strikes: Mapped[int] = mapped_column(Integer, default=0)  # how often the limit was reached: the wait grows
+    blocked_until: Mapped[dt.datetime | None]
+
+
+class Heartbeat(Base):
+    """One row the health check writes: proof that the database takes writes now."""
+
+    __tablename__ = "heartbeat"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime]
 
 
 class Reminder(Base):

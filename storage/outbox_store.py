@@ -25,6 +25,11 @@ from storage.models import (
 
 log = logging.getLogger(__name__)
 
+URGENT = 10  # level-1 notices: before everything else, rerouted when not delivered in time
+REPLY = 0  # replies to people and ordinary notices
+BROADCAST = -1  # a broadcast never holds up a notice or a reply
+STRANGER = -2  # replies to accounts nobody has invited rank below every notice
+
 
 async def enqueue(
     session: AsyncSession,
@@ -74,7 +79,12 @@ async def private_chats(session: AsyncSession, person_id: int) -> list[Identity]
 
 
 async def notify_person(
-    session: AsyncSession, person_id: int, key: str, items: list[Item], not_before: dt.datetime | None = None
+    session: AsyncSession,
+    person_id: int,
+    key: str,
+    items: list[Item],
+    not_before: dt.datetime | None = None,
+    priority: int = REPLY,
 ) -> bool:
     """To the chat the person used last (one notice per person, not one per account)."""
     chats = await private_chats(session, person_id)
@@ -90,10 +100,13 @@ async def notify_person(
         items=items,
         person_id=person_id,
         not_before=not_before,
+        priority=priority,
     )
 
 
-async def notify_project_groups(session: AsyncSession, project_id: int, key: str, items: list[Item]) -> int:
+async def notify_project_groups(
+    session: AsyncSession, project_id: int, key: str, items: list[Item], priority: int = REPLY
+) -> int:
     bindings = (
         (
             await session.execute(
@@ -105,7 +118,9 @@ async def notify_project_groups(session: AsyncSession, project_id: int, key: str
     )
     added = 0
     for b in bindings:
-        added += await enqueue(session, key=f"{key}:g{b.id}", channel=b.channel, chat_id=b.chat_id, items=items)
+        added += await enqueue(
+            session, key=f"{key}:g{b.id}", channel=b.channel, chat_id=b.chat_id, items=items, priority=priority
+        )
     return added
 
 
@@ -197,6 +212,81 @@ async def mark_failed(session: AsyncSession, message_id: int, error: str) -> Non
     await session.execute(
         update(OutboxMessage).where(OutboxMessage.id == message_id).values(status="failed", last_error=error[:500])
     )
+
+
+async def note_error(session: AsyncSession, message_id: int, error: str) -> None:
+    await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(last_error=error[:500]))
+
+
+async def expire(session: AsyncSession, created_before: dt.datetime) -> dict[str, int]:
+    """Give up the rows still waiting that were written before `created_before`; how many, per channel."""
+    rows = (
+        await session.execute(
+            select(OutboxMessage.id, OutboxMessage.channel).where(
+                OutboxMessage.status.in_(("pending", "sending")), OutboxMessage.created_at < created_before
+            )
+        )
+    ).all()
+    if not rows:
+        return {}
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_([r.id for r in rows]))
+        .values(status="failed", last_error="expired: not delivered within the outbox's maximum age")
+    )
+    counts: dict[str, int] = {}
+    for _, channel in rows:
+        counts[channel] = counts.get(channel, 0) + 1
+    return counts
+
+
+async def reroute_stuck(
+    session: AsyncSession, created_before: dt.datetime, now: dt.datetime, urgent: int
+) -> list[tuple[str, str, int]]:
+    """Urgent notices to a person still not delivered: a copy to each of their other accounts (once). Returns
+    (person, channel, other accounts) of each."""
+    stuck = (
+        (
+            await session.execute(
+                select(OutboxMessage).where(
+                    OutboxMessage.status.in_(("pending", "sending")),
+                    OutboxMessage.priority >= urgent,
+                    OutboxMessage.person_id.is_not(None),
+                    OutboxMessage.rerouted_at.is_(None),
+                    OutboxMessage.created_at < created_before,
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
+    out: list[tuple[str, str, int]] = []
+    for row in stuck:
+        row.rerouted_at = now
+        assert row.person_id is not None
+        others = [
+            i
+            for i in await private_chats(session, row.person_id)
+            if (i.channel, i.chat_id) != (row.channel, row.chat_id)
+        ]
+        for ident in others:
+            session.add(
+                OutboxMessage(
+                    key=f"{row.key}:alt:{ident.channel}:{ident.chat_id}"[:200],
+                    channel=ident.channel,
+                    chat_id=ident.chat_id,
+                    person_id=row.person_id,
+                    locale=row.locale,
+                    items=row.items,
+                    next_attempt_at=now,
+                    created_at=now,
+                    priority=row.priority,
+                    rerouted_at=now,  # a copy is not rerouted again
+                )
+            )
+        person = await session.get(Person, row.person_id)
+        out.append((person.name if person else str(row.person_id), row.channel, len(others)))
+    return out
 
 
 async def deactivate_chat(session: AsyncSession, channel: str, chat_id: str) -> None:

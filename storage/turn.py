@@ -45,14 +45,20 @@ class Turn(Timed):
         *,
         skip: int | None = None,
         not_before: dt.datetime | None = None,
+        urgent: bool = False,
     ) -> None:
-        """Each person once (in the chat they used last), except `skip` (who caused it and hears it in reply)."""
+        """Each person once (in the chat they used last), except `skip` (who caused it and hears it in reply).
+        `urgent` (level 1): sent before everything else, and to the person's other accounts if it is stuck."""
+        priority = outbox_store.URGENT if urgent else outbox_store.REPLY
         for pid in dict.fromkeys(people):
             if pid != skip:
-                await outbox_store.notify_person(self.s, pid, key, list(items), not_before=not_before)
+                await outbox_store.notify_person(
+                    self.s, pid, key, list(items), not_before=not_before, priority=priority
+                )
 
-    async def notify_groups(self, project_id: int, key: str, items: Sequence[Item]) -> int:
-        return await outbox_store.notify_project_groups(self.s, project_id, key, list(items))
+    async def notify_groups(self, project_id: int, key: str, items: Sequence[Item], *, urgent: bool = False) -> int:
+        priority = outbox_store.URGENT if urgent else outbox_store.REPLY
+        return await outbox_store.notify_project_groups(self.s, project_id, key, list(items), priority)
 
 
 class Area:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import admin, people
 from storage.media import MediaStore
-from storage.models import MediaFile
+from storage.models import MediaFile, Person
 
 
 class WebChatDirectory:
@@ -30,9 +30,13 @@ class WebChatDirectory:
         async with self.readonly() as s:
             return await people.picker(s, self.channel)
 
-    async def link(self, user_id: str, person_id: int) -> None:
+    async def link(self, user_id: str, person_id: int) -> bool:
+        """The browser's account becomes that person; False when there is no such person."""
         async with self.sessions() as s, s.begin():
+            if await s.get(Person, person_id) is None:
+                return False
             await admin.link_account(s, self.channel, user_id, user_id, person_id, self.now())
+        return True
 
     async def media(self, sha: str) -> tuple[Path, str] | None:
         async with self.readonly() as s:

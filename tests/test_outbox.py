@@ -100,7 +100,9 @@ async def test_rate_limit_answers_are_honoured(tmp_path: Path, db_url: str) -> N
         assert len(channel.sent) == 1
 
 
-async def test_server_errors_back_off_then_give_up(tmp_path: Path, db_url: str) -> None:
+async def test_server_errors_back_off_then_the_circuit_opens_and_nothing_is_given_up(
+    tmp_path: Path, db_url: str
+) -> None:
     with time_machine.travel(T0, tick=False) as clock:
         dispatcher, channel, factory = await setup(tmp_path, db_url)
         channel.failures = [ChannelError("502 Bad Gateway")] * 20
@@ -109,12 +111,102 @@ async def test_server_errors_back_off_then_give_up(tmp_path: Path, db_url: str) 
         for _ in range(10):
             await dispatcher.drain()
             r = await row(factory, "k")
-            if r.status == "failed":
-                break
+            assert r.status == "pending"
             delays.append((r.next_attempt_at - dt.datetime.now(dt.UTC)).total_seconds())
             clock.shift(dt.timedelta(seconds=delays[-1] + 1))
-        assert delays == [2, 4, 8, 16, 32, 64, 128]
-        assert r.status == "failed" and channel.calls == 8 and not channel.sent
+        # Four back-offs, then the channel's circuit opens: a probe every 30 s, the row's tries frozen.
+        assert delays == [2, 4, 8, 16, 30, 30, 30, 30, 30, 30]
+        assert r.attempts == 4 and channel.calls == 10 and not channel.sent
+        assert dispatcher.circuits["flaky"].open
+        assert any("keeps failing" in line for line in dispatcher.operator.reports)
+        channel.failures = []  # the platform is back: the next probe goes through and the circuit closes
+        await dispatcher.drain()
+        assert [m.text for m in channel.sent] == ["当前没有可取消的操作。"] and not dispatcher.circuits["flaky"].open
+        assert any("answers again" in line for line in dispatcher.operator.reports)
+
+
+async def test_a_long_outage_loses_nothing(tmp_path: Path, db_url: str) -> None:
+    """5.5 minutes of 502s and timeouts with 30 rows queued: none fails, all go out once it is back."""
+    with time_machine.travel(T0, tick=False) as clock:
+        dispatcher, channel, factory = await setup(tmp_path, db_url)
+        channel.failures = [ChannelError("502 Bad Gateway")] * 10_000
+        for i in range(30):
+            await enqueue(factory, f"k{i}", [Text(T("Nothing to cancel."))], chat=f"c{i}")
+        end = T0 + dt.timedelta(minutes=5, seconds=30)
+        while dt.datetime.now(dt.UTC) < end:
+            await dispatcher.drain()
+            clock.shift(5)
+        async with factory() as s:
+            statuses = (await s.execute(select(OutboxMessage.status))).scalars().all()
+        assert set(statuses) == {"pending"}
+        assert channel.calls < 60  # probes, not a storm
+        channel.failures = []
+        for _ in range(4):
+            clock.shift(31)
+            await dispatcher.drain()
+        assert len(channel.sent) == 30
+        async with factory() as s:
+            assert set((await s.execute(select(OutboxMessage.status))).scalars().all()) == {"sent"}
+
+
+async def test_only_age_gives_a_waiting_row_up(tmp_path: Path, db_url: str) -> None:
+    with time_machine.travel(T0, tick=False) as clock:
+        dispatcher, channel, factory = await setup(tmp_path, db_url)
+        dispatcher.max_age = dt.timedelta(hours=72)
+        channel.failures = [ChannelError("timeout")] * 100_000
+        await enqueue(factory, "old", [Text(T("Nothing to cancel."))])
+        clock.shift(dt.timedelta(hours=71))
+        await dispatcher.drain()
+        assert (await row(factory, "old")).status == "pending"
+        clock.shift(dt.timedelta(hours=2))
+        await dispatcher.drain()
+        r = await row(factory, "old")
+        assert r.status == "failed" and "expired" in (r.last_error or "")
+        assert any("could not be delivered within 72 h" in line for line in dispatcher.operator.reports)
+
+
+async def test_a_stuck_level_1_notice_goes_to_the_other_accounts(tmp_path: Path, db_url: str) -> None:
+    with time_machine.travel(T0, tick=False) as clock:
+        dispatcher, channel, factory = await setup(tmp_path, db_url)
+        other = MemoryChannel("other", RICH)
+        dispatcher.channels = {"flaky": channel, "other": other}  # type: ignore[assignment]
+        async with factory() as s, s.begin():
+            await admin.add_org(s, "insurer", "保险")
+            person = await admin.add_person(s, name="周保险", org="保险")
+            s.add(Identity(channel="other", user_id="o", chat_id="co", person_id=person.id, last_seen_at=T0))
+            flaky = Identity(channel="flaky", user_id="f", chat_id="cf", person_id=person.id)
+            s.add(flaky)
+            flaky.last_seen_at = T0 + dt.timedelta(seconds=1)  # the account used last
+            await s.flush()
+            await outbox_store.notify_person(
+                s, person.id, "hz1:sameday", [Text(T("Nothing to cancel."))], priority=outbox_store.URGENT
+            )
+            await outbox_store.notify_person(s, person.id, "hz2:plain", [Text(T("Nothing to cancel."))])
+        channel.failures = [ChannelError("timeout")] * 1000  # the account used last is unreachable
+        await dispatcher.drain()
+        clock.shift(dt.timedelta(minutes=9))
+        await dispatcher.drain()
+        assert not other.sent
+        clock.shift(dt.timedelta(minutes=2))
+        await dispatcher.drain()
+        assert [m.chat_id for m in other.sent] == ["co"]  # the urgent one only, and once
+        clock.shift(dt.timedelta(minutes=20))
+        await dispatcher.drain()
+        assert [m.chat_id for m in other.sent] == ["co"]
+        assert any("level-1 notice to 周保险" in line for line in dispatcher.operator.reports)
+
+
+@time_machine.travel(T0, tick=False)
+async def test_a_missing_photo_file_does_not_hold_up_the_message(tmp_path: Path, db_url: str) -> None:
+    dispatcher, channel, factory = await setup(tmp_path, db_url)
+    async with factory() as s, s.begin():
+        photo = await dispatcher.media.store(s, jpeg())
+    dispatcher.media.path(photo.sha256).unlink()  # the file is gone from the media folder
+    await enqueue(factory, "k", [Photo(photo.sha256, T("Hazard photo")), Text(T("Nothing to cancel."))])
+    assert await dispatcher.drain() == 1
+    assert [m.text for m in channel.sent] == ["隐患照片\n（照片缺失）", "当前没有可取消的操作。"]
+    assert not channel.sent[0].message.photo
+    assert any(photo.sha256 in line for line in dispatcher.operator.reports)
 
 
 async def test_a_blocked_chat_is_marked_inactive_not_retried(tmp_path: Path, db_url: str) -> None:

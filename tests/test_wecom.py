@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,10 +93,10 @@ class World:
 
 
 @pytest.fixture
-async def world(db_url: str, tmp_path: Path) -> AsyncIterator[World]:
+async def world(db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[World]:
     fake = FakeWeCom()
     api = await fake.start()
-    with time_machine.travel(START, tick=False) as clock:
+    with time_machine.travel(getattr(request, "param", START), tick=False) as clock:
         app = App(
             Settings(
                 database_url=db_url,
@@ -138,6 +140,8 @@ async def test_url_verification_with_tencents_published_vector(world: World) -> 
     assert r.status == 403
 
 
+# Tencent signed the vector in 2016: the world runs then, or the callback would be a replay (tested below).
+@pytest.mark.parametrize("world", [dt.datetime.fromtimestamp(1476422779 + 3, dt.UTC)], indirect=True)
 async def test_the_published_message_vector_decrypts_and_is_answered(world: World) -> None:
     body = (
         "<xml><ToUserName><![CDATA[ww1436e0e65a779aee]]></ToUserName>\n<Encrypt><![CDATA[Kl7kjoSf6DMD1zh7rtrHjFa"
@@ -242,6 +246,36 @@ async def test_forged_and_malformed_callbacks_change_nothing(world: World) -> No
     async with w.app.readonly() as s:
         assert (await s.execute(select(func.count()).select_from(ProcessedUpdate))).scalar_one() == 0
     assert not w.fake.sent()
+
+
+async def test_a_replayed_callback_is_refused(world: World) -> None:
+    """A callback signed more than ten minutes ago (or ahead) is a replay, not WeCom's retry."""
+    w = world
+    w.clock.shift(-11 * 60)
+    old = w.cb.text(USERS["周保险"], "/whoami", msg_id=4242)
+    w.clock.shift(11 * 60)
+    assert await w.post(old) == 403
+    w.clock.shift(11 * 60)
+    ahead = w.cb.text(USERS["周保险"], "/whoami", msg_id=4243)
+    w.clock.shift(-11 * 60)
+    assert await w.post(ahead) == 403
+    fresh = w.cb.text(USERS["周保险"], "/whoami", msg_id=4244)
+    assert await w.post(fresh) == 200
+    await w.said(USERS["周保险"], "您是")
+    assert len([c for c in w.fake.sent(USERS["周保险"]) if "您是" in c.text]) == 1
+
+
+async def test_two_presses_in_one_second_are_two_updates_and_a_retry_is_one(world: World) -> None:
+    w = world
+    second = int(time.time())
+    first = w.cb.press(USERS["周保险"], "lang:zh_CN", "t1", "rc-1", create=second)
+    other = w.cb.press(USERS["周保险"], "lang:en", "t2", "rc-2", create=second)  # the same second
+    assert await w.post(first) == 200 and await w.post(other) == 200 and await w.post(first) == 200
+    await w.said(USERS["周保险"], "语言已设为中文")
+    await w.said(USERS["周保险"], "Language set to English.")
+    async with w.app.readonly() as s:
+        keys = (await s.execute(select(ProcessedUpdate.update_key))).scalars().all()
+    assert len(keys) == 2
 
 
 async def test_token_expiry_in_the_middle_of_a_burst(world: World) -> None:

@@ -56,7 +56,39 @@ class Outcome:
     duplicate: bool = False
 
 
-Handle = Callable[[Incoming], Awaitable[Outcome]]
+class Unavailable(Exception):
+    """The update could not be stored: the platform must not be told it arrived (answer 5xx, keep the offset)."""
+
+
+class Receipt:
+    """An update stored durably: the adapter may acknowledge it now. Its processing runs on; `outcome()` waits
+    for it (the pop-up answer to a button press)."""
+
+    def __init__(self, processing: Awaitable[Outcome] | None = None) -> None:
+        self._processing = processing
+
+    @property
+    def duplicate(self) -> bool:
+        return self._processing is None
+
+    async def outcome(self) -> Outcome:
+        return await self._processing if self._processing is not None else Outcome(duplicate=True)
+
+
+Handle = Callable[[Incoming], Awaitable[Receipt]]
+
+
+async def read_capped(request: web.Request, limit: int) -> bytes | None:
+    """The request body, or None when it is larger than `limit` — counted as it is read, so a chunked body
+    without a Content-Length is cut off too."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
 
 
 class Channel(Protocol):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from bot.channels.base import Handle, MediaTooLarge, Pacing
+from bot.channels.base import ChannelError, Handle, MediaTooLarge, Pacing
 from bot.render import RICH, Capabilities, Rendered
 
 
@@ -70,7 +70,10 @@ class MemoryChannel:
         return False
 
     async def fetch_media(self, ref: str, max_bytes: int) -> bytes:
-        data = self.uploads[ref]
+        """The upload's bytes, once: they are the platform's until fetched, then the media store's."""
+        data = self.uploads.pop(ref, None)
+        if data is None:
+            raise ChannelError(f"no upload {ref}", permanent=True)
         if len(data) > max_bytes:
             raise MediaTooLarge(ref)
         return data

@@ -10,6 +10,7 @@ chat.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hmac
 import json
@@ -26,6 +27,7 @@ from aiohttp import web
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 from telegram import (
+    Bot,
     BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeDefault,
@@ -47,10 +49,9 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.ext import Application, ApplicationBuilder, TypeHandler
 from telegram.request import HTTPXRequest
 
-from bot.channels.base import ChannelError, Handle, MediaTooLarge, Pacing
+from bot.channels.base import ChannelError, Handle, MediaTooLarge, Pacing, Receipt, Unavailable, read_capped
 from bot.i18n import N_
 from bot.messages import ChatKind, Choice, Command, Incoming, Location, Media, Payload, parse_text
 from bot.render import Capabilities, Rendered
@@ -77,6 +78,7 @@ PACING = Pacing(
     private_seconds=1.0, group_seconds=3.0, overall_per_second=30.0, is_group=lambda chat_id: chat_id.startswith("-")
 )
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+MAX_WEBHOOK_BYTES = 1_000_000
 
 Migrated = Callable[[str, str], Awaitable[None]]
 
@@ -181,6 +183,20 @@ def to_incoming(update: Update, bot_username: str | None) -> Incoming | None:
     )
 
 
+def parse_update(body: bytes, bot: Bot) -> Update | None:
+    """A webhook body as an Update; None for anything that is not one (the route answers 400)."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        return None
+    try:
+        return Update.de_json(data, bot)
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return None
+
+
 class TelegramChannel:
     name = CHANNEL
     display_name = N_("Telegram")
@@ -208,24 +224,22 @@ class TelegramChannel:
         self.poll_timeout = poll_timeout
         self.on_migrated = on_migrated
         self._tasks: set[asyncio.Task[Any]] = set()
-        builder = (
-            ApplicationBuilder()
-            .token(token)
-            .base_url(f"{base}/bot")
-            .base_file_url(f"{base}/file/bot")
-            .request(HTTPXRequest(connection_pool_size=16, read_timeout=20, write_timeout=20))
-            .get_updates_request(HTTPXRequest(read_timeout=poll_timeout + 10))
-            .concurrent_updates(16)  # the router serialises each conversation itself
+        self._stop = asyncio.Event()
+        self._poller: asyncio.Task[None] | None = None
+        # The Bot API client only: updates are taken by our own loop or route, so that each is stored before
+        # Telegram is told it arrived (a webhook's 200, or the next getUpdates offset).
+        self.bot = Bot(
+            token,
+            base_url=f"{base}/bot",
+            base_file_url=f"{base}/file/bot",
+            request=HTTPXRequest(connection_pool_size=16, read_timeout=20, write_timeout=20),
+            get_updates_request=HTTPXRequest(read_timeout=poll_timeout + 10),
         )
-        if webhook_url:
-            builder = builder.updater(None)
-        self.app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
-        self.app.add_handler(TypeHandler(Update, self._on_update))
 
     @property
     def bot_username(self) -> str | None:
         try:
-            return str(self.app.bot.username)
+            return str(self.bot.username)
         except RuntimeError:
             return None
 
@@ -238,48 +252,86 @@ class TelegramChannel:
 
     async def start(self, handle: Handle) -> None:
         self.handle = handle
-        await self.app.initialize()
+        await self.bot.initialize()
         await self._set_commands()
         if self.webhook_url:
-            await self.app.bot.set_webhook(
+            await self.bot.set_webhook(
                 self.webhook_url, secret_token=self.webhook_secret, allowed_updates=ALLOWED_UPDATES
             )
-            await self.app.start()
         else:
-            await self.app.bot.delete_webhook()
-            await self.app.start()
-            assert self.app.updater is not None
-            await self.app.updater.start_polling(timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES)
+            await self.bot.delete_webhook()
+            self._stop.clear()
+            self._poller = asyncio.create_task(self._poll())
 
     async def stop(self) -> None:
-        if self.app.updater is not None and self.app.updater.running:
-            await self.app.updater.stop()
-        if self.app.running:
-            await self.app.stop()
-        await self.app.shutdown()
+        self._stop.set()
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
+            self._poller = None
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.bot.shutdown()
 
     async def _set_commands(self) -> None:
         for locale, commands in self.commands.items():
             items = [BotCommand(name, description[:256]) for name, description in commands]
             language = None if locale == "default" else locale
-            await self.app.bot.set_my_commands(items, scope=BotCommandScopeDefault(), language_code=language)
-            await self.app.bot.set_my_commands(items, scope=BotCommandScopeAllGroupChats(), language_code=language)
+            await self.bot.set_my_commands(items, scope=BotCommandScopeDefault(), language_code=language)
+            await self.bot.set_my_commands(items, scope=BotCommandScopeAllGroupChats(), language_code=language)
 
     # --- updates -----------------------------------------------------------------------------------------
 
-    async def _on_update(self, update: Update, context: Any) -> None:
-        inc = to_incoming(update, self.bot_username)
-        cq: CallbackQuery | None = update.callback_query
-        outcome = None
-        if inc is not None and self.handle is not None:
-            outcome = await self.handle(inc)
-        if cq is not None:
-            # Always answer a press, so the client stops its spinner; a refusal shows as a pop-up.
-            toast = outcome.toast if outcome is not None else None
+    async def _poll(self) -> None:
+        """Long polling. The offset moves past an update only once it is stored; when storing fails, the same
+        updates are asked for again after a pause (Telegram keeps them for 24 hours)."""
+        offset: int | None = None
+        while not self._stop.is_set():
             try:
-                await cq.answer(text=toast[:200] if toast else None, show_alert=bool(toast and len(toast) > 60))
+                updates = await self.bot.get_updates(
+                    offset=offset, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES
+                )
+            except (TimedOut, NetworkError) as err:
+                log.info("getUpdates: %s", type(err).__name__)
+                await self._pause(1.0)
+                continue
             except TelegramError as err:
-                log.info("answerCallbackQuery failed: %s", err)
+                log.warning("getUpdates refused: %s", type(err).__name__)
+                await self._pause(5.0)
+                continue
+            for update in updates:
+                try:
+                    await self._take(update)
+                except Unavailable:
+                    await self._pause(2.0)
+                    break
+                offset = update.update_id + 1
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
+
+    async def _take(self, update: Update) -> None:
+        """Store the update (raises Unavailable when it cannot be); its processing, and the answer to a button
+        press, follow in the background."""
+        inc = to_incoming(update, self.bot_username)
+        receipt = await self.handle(inc) if inc is not None and self.handle is not None else None
+        cq: CallbackQuery | None = update.callback_query
+        if cq is not None or receipt is not None:
+            task = asyncio.create_task(self._after(cq, receipt))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _after(self, cq: CallbackQuery | None, receipt: Receipt | None) -> None:
+        outcome = await receipt.outcome() if receipt is not None else None
+        if cq is None:
+            return
+        # Always answer a press, so the client stops its spinner; a refusal shows as a pop-up.
+        toast = outcome.toast if outcome is not None else None
+        try:
+            await cq.answer(text=toast[:200] if toast else None, show_alert=bool(toast and len(toast) > 60))
+        except TelegramError as err:
+            log.info("answerCallbackQuery failed: %s", err)
 
     def _webhook_route(self) -> web.RouteDef:
         async def receive(request: web.Request) -> web.Response:
@@ -287,15 +339,16 @@ class TelegramChannel:
             if not given or not self.webhook_secret or not hmac.compare_digest(given, self.webhook_secret):
                 log.warning("Telegram webhook call with a %s secret refused", "missing" if not given else "wrong")
                 return web.Response(status=403)
-            if request.content_length is not None and request.content_length > 1_000_000:
+            body = await read_capped(request, MAX_WEBHOOK_BYTES)
+            if body is None:
                 return web.Response(status=413)
-            try:
-                data = json.loads(await request.read())
-                update = Update.de_json(data, self.app.bot)
-            except (ValueError, TypeError, KeyError):
+            update = parse_update(body, self.bot)
+            if update is None:
                 return web.Response(status=400)
-            # Acknowledge at once; the update is handled after (Telegram retries slow answers).
-            await self.app.update_queue.put(update)
+            try:
+                await self._take(update)
+            except Unavailable:
+                return web.Response(status=503)  # not stored: Telegram delivers it again
             return web.Response(status=200)
 
         return web.post("/telegram/webhook", receive)
@@ -321,21 +374,21 @@ class TelegramChannel:
         markup = keyboard(message)
         if message.photo and media is not None:
             caption = message.text[:CAPTION_LIMIT] or None
-            sent = await self.app.bot.send_photo(chat_id, photo=media, caption=caption, reply_markup=markup)
+            sent = await self.bot.send_photo(chat_id, photo=media, caption=caption, reply_markup=markup)
         elif message.document and media is not None:
-            sent = await self.app.bot.send_document(
+            sent = await self.bot.send_document(
                 chat_id,
                 document=InputFile(media, filename=message.document[1]),
                 caption=message.text[:CAPTION_LIMIT] or None,
                 reply_markup=markup,
             )
         else:
-            sent = await self.app.bot.send_message(chat_id, message.text or "…", reply_markup=markup)
+            sent = await self.bot.send_message(chat_id, message.text or "…", reply_markup=markup)
         return str(sent.message_id)
 
     async def edit(self, chat_id: str, message_id: str, message: Rendered) -> bool:
         try:
-            await self.app.bot.edit_message_text(
+            await self.bot.edit_message_text(
                 message.text, chat_id=chat_id, message_id=int(message_id), reply_markup=keyboard(message)
             )
         except BadRequest as err:
@@ -350,7 +403,7 @@ class TelegramChannel:
     async def fetch_media(self, ref: str, max_bytes: int) -> bytes:
         limit = min(max_bytes, int(FileSizeLimit.FILESIZE_DOWNLOAD))
         try:
-            file = await self.app.bot.get_file(ref)
+            file = await self.bot.get_file(ref)
             if file.file_size is not None and file.file_size > limit:
                 raise MediaTooLarge(ref)
             data = bytes(await file.download_as_bytearray())

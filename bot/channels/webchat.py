@@ -16,6 +16,7 @@ import hmac
 import itertools
 import json
 import logging
+import math
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,8 +26,9 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from bot.channels.base import Handle
+from bot.channels.base import Handle, Unavailable, read_capped
 from bot.channels.memory import MemoryChannel
+from bot.domain.numbering import parse_id
 from bot.i18n import N_
 from bot.messages import ChatKind, Choice, Incoming, Location, Media, Payload, parse_text
 from bot.render import RICH, Capabilities, Rendered
@@ -39,6 +41,8 @@ CAPABILITIES = Capabilities(
 )
 MAX_LOG = 500
 MAX_TEXT_IN = 4000
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+MAX_BODY = 256 * 1024  # a chat message as JSON
 
 
 @dataclass
@@ -67,7 +71,7 @@ class Directory(Protocol):
     """What the page needs of the database: the person picker, linking the browser to a person, photos."""
 
     async def people(self) -> list[dict[str, Any]]: ...
-    async def link(self, user_id: str, person_id: int) -> None: ...
+    async def link(self, user_id: str, person_id: int) -> bool: ...
     async def media(self, sha: str) -> tuple[Path, str] | None: ...
 
 
@@ -79,10 +83,15 @@ class WebChat(MemoryChannel):
         directory: Directory | None = None,
         password: str | None = None,
         capabilities: Capabilities = CAPABILITIES,
+        *,
+        hosts: frozenset[str] = frozenset(LOOPBACK_NAMES),
+        max_upload: int = 20 * 1024 * 1024,
     ) -> None:
         super().__init__(CHANNEL, capabilities, N_("web chat"))
         self.directory = directory
         self.password = password
+        self.hosts = frozenset(h.lower() for h in hosts) | frozenset(LOOPBACK_NAMES)
+        self.max_upload = max_upload
         self.log: list[LogEntry] = []
         self._seq = itertools.count(1)
         self._msg_ids = itertools.count(1)
@@ -111,8 +120,14 @@ class WebChat(MemoryChannel):
         await self._notify()
         return True
 
-    async def user_said(self, chat_id: str, user: str, name: str, text: str, photo: str | None = None) -> str:
-        mid = f"u{self._run}-{next(self._msg_ids)}"
+    def next_id(self) -> str:
+        """A new update id; unique across restarts, as it is the de-duplication key of incoming messages."""
+        return f"u{self._run}-{next(self._msg_ids)}"
+
+    async def user_said(
+        self, chat_id: str, user: str, name: str, text: str, photo: str | None = None, message_id: str | None = None
+    ) -> str:
+        mid = message_id or self.next_id()
         self._append(LogEntry(next(self._seq), chat_id, name, Rendered(text, photo=photo), mid, user))
         await self._notify()
         return mid
@@ -147,40 +162,79 @@ def _check_password(request: web.Request, password: str | None) -> bool:
     return hmac.compare_digest(given.encode(), password.encode())
 
 
+def host_allowed(value: str | None, allowed: frozenset[str]) -> bool:
+    """Whether a Host header (or an Origin's host) names this server: a page on another name that resolves here
+    (DNS rebinding) must not drive the chat."""
+    if not value:
+        return False
+    host = value.strip().lower()
+    if host.startswith("["):  # [::1]:8080
+        host = host[1 : host.find("]")] if "]" in host else host
+    elif host.count(":") == 1:
+        host = host.rsplit(":", 1)[0]
+    return host in allowed
+
+
+def origin_host(origin: str) -> str | None:
+    _, sep, rest = origin.partition("://")
+    return rest.split("/", 1)[0] if sep else None
+
+
+def _user(value: Any) -> str:
+    """A browser's user id as the page got it from /api/login (p<person id> or v<hex>)."""
+    if not isinstance(value, str) or not 2 <= len(value) <= 40 or not value.isascii() or not value.isalnum():
+        raise ValueError("user")
+    return value
+
+
+def _coordinate(value: Any, limit: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or abs(value) > limit:
+        raise ValueError("location")
+    return float(value)
+
+
 def routes(
     chat: WebChat, handle: Handle, directory: Directory, password: str | None, poll_timeout: float = 25.0
 ) -> list[web.RouteDef]:
-    tasks: set[asyncio.Task[None]] = set()
+    allowed = chat.hosts
 
     def guard(fn: Callable[[web.Request], Awaitable[web.StreamResponse]], write: bool = False):  # type: ignore[no-untyped-def]
         async def wrapped(request: web.Request) -> web.StreamResponse:
+            if not host_allowed(request.headers.get("Host"), allowed):
+                return web.json_response({"error": "unknown host"}, status=403)
+            origin = request.headers.get("Origin")
+            if origin is not None and not host_allowed(origin_host(origin), allowed):
+                return web.json_response({"error": "foreign origin"}, status=403)
             if not _check_password(request, password):
                 return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="anzebot"'})
             if write and request.headers.get("X-Anzebot-Webchat") != "1":
                 return web.json_response({"error": "missing header"}, status=403)
             try:
                 return await fn(request)
-            except (ValueError, KeyError, json.JSONDecodeError) as exc:
+            except (ValueError, KeyError, TypeError, IndexError, RecursionError) as exc:
                 return web.json_response({"error": f"bad request: {type(exc).__name__}"}, status=400)
+            except Unavailable:
+                return web.json_response({"error": "not stored, please send it again"}, status=503)
 
         return wrapped
 
-    async def work(inc: Incoming) -> None:
-        await handle(inc)
-
-    def _spawn(inc: Incoming) -> None:
-        # Answer the browser at once and work after, as the real platforms require.
-        task = asyncio.create_task(work(inc))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
+    async def _json(request: web.Request) -> dict[str, Any]:
+        body = await read_capped(request, MAX_BODY)
+        if body is None:
+            raise ValueError("too large")
+        data = json.loads(body)
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        return data
 
     def _incoming(body: dict[str, Any], payload: Payload, message_id: str) -> Incoming:
-        user = str(body["user"])
-        chat_id = str(body.get("chat") or user)
+        user = _user(body["user"])
+        chat_id = str(body.get("chat") or user)[:100]
         kind = ChatKind.GROUP if chat_id.startswith("g-") else ChatKind.PRIVATE
         if kind == ChatKind.PRIVATE and chat_id != user:
             raise ValueError("a private chat is the user's own")
-        return Incoming(CHANNEL, chat_id, kind, user, message_id, payload, body.get("locale"), body.get("name"))
+        locale = body.get("locale") if isinstance(body.get("locale"), str) else None
+        return Incoming(CHANNEL, chat_id, kind, user, message_id, payload, locale, str(body.get("name") or "")[:60])
 
     async def page(request: web.Request) -> web.StreamResponse:
         html = resources.files("bot.channels").joinpath("static", "webchat.html").read_text(encoding="utf-8")
@@ -190,55 +244,74 @@ def routes(
         return web.json_response({"people": await directory.people()})
 
     async def login(request: web.Request) -> web.StreamResponse:
-        body = await request.json()
-        if body.get("visitor"):
+        body = await _json(request)
+        if body.get("visitor") is True:
             return web.json_response({"user": f"v{secrets.token_hex(4)}"})
-        person_id = int(body["person"])
-        await directory.link(f"p{person_id}", person_id)
+        person = body.get("person")
+        person_id = parse_id(person) if isinstance(person, str) else person
+        if isinstance(person_id, bool) or not isinstance(person_id, int) or not 0 < person_id < 2**31:
+            raise ValueError("person")
+        if not await directory.link(f"p{person_id}", person_id):
+            raise ValueError("no such person")
         return web.json_response({"user": f"p{person_id}"})
 
     async def send(request: web.Request) -> web.StreamResponse:
-        body = await request.json()
-        name = str(body.get("name") or body["user"])[:60]
+        body = await _json(request)
+        user = _user(body["user"])
+        chat_id = str(body.get("chat") or user)[:100]
+        name = str(body.get("name") or user)[:60]
         if "choice" in body:
             value = str(body["choice"])[:64]
             label = str(body.get("label") or value)[:100]
-            mid = await chat.user_said(str(body.get("chat") or body["user"]), str(body["user"]), name, label)
-            payload: Payload = Choice(value)
+            inc = _incoming(body, Choice(value), chat.next_id())
+            shown = label
         elif "location" in body:
-            lat, lon = float(body["location"][0]), float(body["location"][1])
-            mid = await chat.user_said(
-                str(body.get("chat") or body["user"]), str(body["user"]), name, f"📍 {lat},{lon}"
-            )
-            payload = Location(lat, lon)
+            where = body["location"]
+            if not isinstance(where, list) or len(where) != 2:
+                raise ValueError("location")
+            lat, lon = _coordinate(where[0], 90), _coordinate(where[1], 180)
+            inc = _incoming(body, Location(lat, lon), chat.next_id())
+            shown = f"📍 {lat},{lon}"
         else:
-            text = str(body["text"])
-            if not text.strip():
+            text = body["text"]
+            if not isinstance(text, str) or not text.strip():
                 raise ValueError("empty")
             text = text[: MAX_TEXT_IN * 4]  # the handlers judge length; the page only stops absurd sizes
-            mid = await chat.user_said(
-                str(body.get("chat") or body["user"]), str(body["user"]), name, text[:MAX_TEXT_IN]
-            )
-            payload = parse_text(text)
-        _spawn(_incoming(body, payload, mid))
-        return web.json_response({"ok": True, "id": mid})
+            inc = _incoming(body, parse_text(text), chat.next_id())
+            shown = text[:MAX_TEXT_IN]
+        await handle(inc)  # stored before the browser hears it arrived; the answer comes by the log
+        await chat.user_said(chat_id, user, name, shown, message_id=inc.message_id)
+        return web.json_response({"ok": True, "id": inc.message_id})
 
     async def upload(request: web.Request) -> web.StreamResponse:
+        if request.content_length is not None and request.content_length > chat.max_upload + 64 * 1024:
+            return web.json_response({"error": "too large"}, status=413)
         form = await request.post()
         field = form.get("file")
         if not isinstance(field, web.FileField):
             raise ValueError("no file")
-        data = field.file.read()
+        data = field.file.read(chat.max_upload + 1)
+        if len(data) > chat.max_upload:
+            return web.json_response({"error": "too large"}, status=413)
         body = {k: str(form[k]) for k in ("user", "chat", "name", "locale") if k in form}
-        caption = str(form.get("caption") or "") or None
-        ref = chat.upload(data)
-        name = body.get("name") or body["user"]
+        user = _user(body.get("user"))
+        caption = str(form.get("caption") or "")[:MAX_TEXT_IN] or None
+        inc = _incoming(body, Media(chat.upload(data), "photo", caption, len(data), field.filename), chat.next_id())
+        try:
+            await handle(inc)
+        except Unavailable:
+            chat.uploads.pop(inc.payload.ref, None)  # type: ignore[union-attr]
+            raise
         # The bubble shows the photo once the router has stored it under this hash.
-        mid = await chat.user_said(
-            body.get("chat") or body["user"], body["user"], name, caption or "", photo=hashlib.sha256(data).hexdigest()
+        await chat.user_said(
+            inc.chat_id,
+            user,
+            body.get("name") or user,
+            caption or "",
+            photo=hashlib.sha256(data).hexdigest(),
+            message_id=inc.message_id,
         )
-        _spawn(_incoming(body, Media(ref, "photo", caption, len(data), field.filename), mid))
-        return web.json_response({"ok": True, "id": mid})
+        return web.json_response({"ok": True, "id": inc.message_id})
 
     async def messages(request: web.Request) -> web.StreamResponse:
         chat_id = request.query["chat"]

@@ -25,7 +25,7 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
-from bot.channels.base import ChannelError, Handle, MediaTooLarge, Pacing
+from bot.channels.base import ChannelError, Handle, MediaTooLarge, Pacing, Receipt, Unavailable, read_capped
 from bot.i18n import N_
 from bot.messages import ChatKind, Choice, Incoming, Location, Media, Payload, parse_text
 from bot.render import Capabilities, Rendered
@@ -187,10 +187,12 @@ class WeComClient:
                         raise ChannelError(f"media/get: {code} {body.get('errmsg', '')}", permanent=True)
                     if resp.content_length is not None and resp.content_length > max_bytes:
                         raise MediaTooLarge(media_id)
-                    data = await resp.content.read(max_bytes + 1)
-                    if len(data) > max_bytes:
-                        raise MediaTooLarge(media_id)
-                    return data
+                    data = bytearray()
+                    async for chunk in resp.content.iter_chunked(64 * 1024):
+                        data += chunk
+                        if len(data) > max_bytes:
+                            raise MediaTooLarge(media_id)
+                    return bytes(data)
             except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
                 raise ChannelError(f"media/get: {type(exc).__name__}") from exc
         raise ChannelError("media/get: token still refused after a refresh")
@@ -229,9 +231,16 @@ def to_incoming(msg: Any) -> Incoming | None:
         payload = Choice(str(raw.get("EventKey", "")))
     if payload is None:
         return None
-    # Messages carry a MsgId; events do not: FromUserName + CreateTime is their identity.
-    key = f"e{user}-{raw.get('CreateTime', msg.create_time)}" if kind in ("event", "unknown") else f"m{msg.id}"
-    return Incoming(CHANNEL, user, ChatKind.PRIVATE, user, key, payload, None, None, raw)
+    return Incoming(CHANNEL, user, ChatKind.PRIVATE, user, update_key(kind, msg, raw), payload, None, None, raw)
+
+
+def update_key(kind: str, msg: Any, raw: dict[str, Any]) -> str:
+    """Messages carry a MsgId. Events do not: their identity is who, when, and which event — two different
+    presses by one member in the same second are two updates, WeCom's retries of one press are one."""
+    if kind not in ("event", "unknown"):
+        return f"m{msg.id}"
+    parts = [str(raw.get(k, "")) for k in ("FromUserName", "CreateTime", "Event", "EventKey", "TaskId", "ResponseCode")]
+    return "e" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
 
 
 class WeComChannel:
@@ -289,15 +298,18 @@ class WeComChannel:
         return web.Response(text=echo if isinstance(echo, str) else echo.decode())
 
     async def _receive(self, request: web.Request) -> web.Response:
-        if request.content_length is not None and request.content_length > MAX_CALLBACK_BYTES:
-            return web.Response(status=413)
-        body = await request.content.read(MAX_CALLBACK_BYTES + 1)
-        if len(body) > MAX_CALLBACK_BYTES:
+        body = await read_capped(request, MAX_CALLBACK_BYTES)
+        if body is None:
             return web.Response(status=413)
         if _declares_entities(body):
             log.warning("WeCom callback with a DTD/entity declaration refused")
             return web.Response(status=400)
         q = request.query
+        if not {"msg_signature", "timestamp", "nonce"} <= set(q):
+            return web.Response(status=400)
+        if not fresh(q["timestamp"], time.time()):
+            log.warning("WeCom callback signed too long ago (or in the future) refused")
+            return web.Response(status=403)
         try:
             xml = self.crypto.decrypt_message(body, q["msg_signature"], q["timestamp"], q["nonce"])
         except KeyError:
@@ -316,18 +328,21 @@ class WeComChannel:
         except Exception as exc:
             log.warning("WeCom message unreadable: %s", type(exc).__name__)
             return web.Response(status=400)
-        if inc is not None:
-            # Answer within WeCom's 5 s at once (an empty 200); the work and the replies come after.
+        if inc is not None and self.handle is not None:
+            try:
+                receipt = await self.handle(inc)
+            except Unavailable:
+                return web.Response(status=503)  # not stored: WeCom calls again (three times in all)
+            # Stored: answer within WeCom's 5 s with an empty 200; the work and the replies come after.
             self.events.append(f"ack {inc.message_id}")
-            task = asyncio.create_task(self._process(inc))
+            task = asyncio.create_task(self._process(inc, receipt))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return web.Response(text="")
 
-    async def _process(self, inc: Incoming) -> None:
+    async def _process(self, inc: Incoming, receipt: Receipt) -> None:
         try:
-            if self.handle is not None:
-                await self.handle(inc)
+            await receipt.outcome()
         finally:
             self.events.append(f"handled {inc.message_id}")
         raw = inc.raw or {}
@@ -456,6 +471,16 @@ class WeComChannel:
         for part in split_utf8(text) if text else []:
             await post({"msgtype": "text", "text": {"content": part}})
         return f"r{next(self._ids)}"
+
+
+CALLBACK_WINDOW = 600  # seconds: a callback signed further from now than this is a replay, not a retry
+
+
+def fresh(timestamp: str, now: float, window: float = CALLBACK_WINDOW) -> bool:
+    """Whether a callback's signed timestamp is within the window of now."""
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
+        return False
+    return abs(int(timestamp) - now) <= window
 
 
 def _declares_entities(data: bytes) -> bool:

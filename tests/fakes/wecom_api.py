@@ -217,6 +217,10 @@ class Callbacks:
     def card_press(self, user: str, card: Call, label: str, response_code: str = "rc-x") -> tuple[str, bytes]:
         key = next(k for k, text in card.buttons if label in text)
         task = card.body["template_card"]["task_id"]
+        return self.press(user, key, task, response_code, create=next(self._ids))
+
+    def press(self, user: str, key: str, task: str, response_code: str, create: int) -> tuple[str, bytes]:
+        """A template-card button press as WeCom sends it (no MsgId; CreateTime in whole seconds)."""
         return self._wrap(
             self._xml(
                 user,
@@ -226,6 +230,6 @@ class Callbacks:
                     f"<TaskId><![CDATA[{task}]]></TaskId><CardType><![CDATA[button_interaction]]></CardType>"
                     f"<ResponseCode><![CDATA[{response_code}]]></ResponseCode><SelectedItems></SelectedItems>"
                 ),
-                create=next(self._ids),
+                create=create,
             )
         )
