@@ -16,7 +16,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import adapters, calendar_file
+from bot import adapters, calendar_file, logs
 from bot.channels.base import Adapter
 from bot.config import Settings
 from bot.domain.deployment import Deployment, QuietHours, chain_with, parse_hhmm
@@ -82,12 +82,15 @@ class App:
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self.settings = settings
+        logs.protect(settings.secrets())  # before anything can log one
         self.now = now  # the time source; tests pass a controlled one
-        self.engine = make_engine(settings.database_url)
+        self.engine = make_engine(settings.database_url, busy_ms=settings.database_wait_ms)
         self.sessions = sessions(self.engine)
         self.readonly = readonly_sessions(self.engine)
         # The inbox has its own engine (an SQLite file of its own): taking an update never waits for our work.
-        self.inbox_engine = make_engine(settings.inbox_url or inbox_url(settings.database_url), synchronous="FULL")
+        self.inbox_engine = make_engine(
+            settings.inbox_url or inbox_url(settings.database_url), synchronous="FULL", busy_ms=settings.inbox_wait_ms
+        )
         self.inbox = Inbox(self.inbox_engine, now)
         # The health check's writes wait a second at most for the write lock.
         self.probe_engine = make_engine(settings.database_url, busy_ms=1000)

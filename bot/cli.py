@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import calendar_file
+from bot import calendar_file, logs
 from bot.app import App
 from bot.calendar_file import CalendarFileError
 from bot.channels.base import ChannelError
@@ -437,6 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = Settings()
+        logs.protect(settings.secrets())
         return asyncio.run(_main(args, settings))
     except (admin.AdminError, CliError, ConfigError, CalendarFileError) as exc:
         print(f"anzebot: {exc}", file=sys.stderr)

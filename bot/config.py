@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from bot.domain.levels import DEFAULT_DEADLINE_WORKING_DAYS, Level
 
@@ -47,6 +48,10 @@ class Settings(BaseSettings):
     webchat_hosts: list[str] = Field(default_factory=list)  # names the page is served under besides http_host
 
     inbox_url: str | None = None  # default: beside an SQLite file, or the same PostgreSQL database
+    # How long a write may wait for a lock: an update is answered 503 (and delivered again) rather than after
+    # WeCom's 5 s; a turn that cannot get the database in time goes back to the inbox and is tried later.
+    inbox_wait_ms: int = Field(default=3000, ge=50)
+    database_wait_ms: int = Field(default=10000, ge=50)
     operator_chat: str | None = Field(default=None, pattern=r"^(telegram|wecom):[^\s]{1,100}$")
     outbox_max_age_hours: float = Field(default=72.0, gt=0)
 
@@ -84,6 +89,19 @@ class Settings(BaseSettings):
         if missing:
             raise ConfigError(f"ANZEBOT_DEADLINE_DAYS lacks levels {missing}")
         return self
+
+    def secrets(self) -> list[str | None]:
+        """What must never reach a log."""
+        password = make_url(self.database_url).password if "://" in self.database_url else None
+        return [
+            self.telegram_token,
+            self.telegram_webhook_secret,
+            self.wecom_secret,
+            self.wecom_token,
+            self.wecom_aes_key,
+            self.webchat_password,
+            str(password) if password else None,
+        ]
 
     @property
     def loopback(self) -> bool:

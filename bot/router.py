@@ -12,6 +12,7 @@ import asyncio
 import copy
 import datetime as dt
 import logging
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
@@ -35,6 +36,8 @@ from storage.turn import Turn
 
 log = logging.getLogger(__name__)
 
+INBOUND_LIMIT = 30  # updates an account may have processed at once in a minute; more wait their turn in the inbox
+INBOUND_WINDOW = dt.timedelta(minutes=1)
 RACES = (StaleDataError, IntegrityError)  # another writer changed the same rows first: run again at once
 TRANSIENT = (OperationalError, InterfaceError, TimeoutError, OSError)  # locked, unwritable, unreachable: wait
 
@@ -76,6 +79,8 @@ class Router:
         self.now = now
         self._locks: dict[tuple[str, str, str], asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[Outcome]] = set()
+        self._inbound: dict[tuple[str, str], deque[dt.datetime]] = defaultdict(deque)
+        self._waiting: dict[tuple[str, str], int] = defaultdict(int)  # an account's updates left to the worker
         self.handled = 0
         self.duplicates = 0
         self.errors = 0
@@ -99,10 +104,27 @@ class Router:
         if row_id is None:
             self.duplicates += 1
             return Receipt()
+        if self._flooding((inc.channel, inc.user_id)):
+            return Receipt(later=True)  # stored; the worker takes it when its lease runs out, in order
         task = asyncio.create_task(self.process(Entry(row_id, inc, 0)))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return Receipt(task)
+
+    def _flooding(self, account: tuple[str, str]) -> bool:
+        """One account sending faster than anyone types: its updates beyond the limit (and those after them, so
+        their order holds) are left in the inbox for the worker instead of being processed at once."""
+        now = self.now()
+        recent = self._inbound[account]
+        while recent and recent[0] <= now - INBOUND_WINDOW:
+            recent.popleft()
+        if self._waiting[account] or len(recent) >= INBOUND_LIMIT:
+            self._waiting[account] += 1
+            return True
+        recent.append(now)
+        if len(self._inbound) > 10_000:  # forget quiet accounts
+            self._inbound = defaultdict(deque, {k: v for k, v in self._inbound.items() if v})
+        return False
 
     async def handle(self, inc: Incoming) -> Outcome:
         """Store and process one update, and wait for it (tests, benchmarks, the operator's retry)."""
@@ -145,6 +167,11 @@ class Router:
         entries = await self.inbox.due(limit)
         for entry in entries:
             await self.process(entry)
+            account = (entry.inc.channel, entry.inc.user_id)
+            if self._waiting.get(account):
+                self._waiting[account] -= 1
+                if not self._waiting[account]:
+                    del self._waiting[account]
         return len(entries)
 
     async def _done(self, entry: Entry) -> None:
@@ -234,6 +261,9 @@ class Router:
                     now,
                     self.config.setup,
                     {name: adapter.display_name for name, adapter in self.adapters.items()},
+                    await services.people.group_project(inc.channel, inc.chat_id)
+                    if inc.chat_kind == ChatKind.GROUP
+                    else None,
                 )
                 await dispatch(ctx)
                 conversations.save(conv, ctx.flow, ctx.data, now)

@@ -247,7 +247,12 @@ def _may(ctx: Known) -> bool:
     return True
 
 
-@command("broadcast", help=N_("/broadcast – send a notice to many projects (insurers, authorities)"), starts_flow=True)
+@command(
+    "broadcast",
+    help=N_("/broadcast – send a notice to many projects (insurers, authorities)"),
+    starts_flow=True,
+    private=True,
+)
 async def broadcast(ctx: Known, args: tuple[str, ...]) -> None:
     if _may(ctx):
         await FORM.begin(ctx)
@@ -269,7 +274,7 @@ def _progress(b: BroadcastInfo) -> Msg:
     )
 
 
-@command("broadcasts", help=N_("/broadcasts – progress and read receipts of recent broadcasts"))
+@command("broadcasts", help=N_("/broadcasts – progress and read receipts of recent broadcasts"), private=True)
 async def broadcasts(ctx: Known, args: tuple[str, ...]) -> None:
     if not _may(ctx):
         return

@@ -89,7 +89,12 @@ FILING = FormFlow(
 )
 
 
-@command("complaint", help=N_("/complaint – complain about a service, an expert or a decision"), starts_flow=True)
+@command(
+    "complaint",
+    help=N_("/complaint – complain about a service, an expert or a decision"),
+    starts_flow=True,
+    private=True,
+)
 async def complaint(ctx: Known, args: tuple[str, ...]) -> None:
     projects = await ctx.services.people.projects(ctx.person)
     if not projects:

@@ -16,7 +16,7 @@ from bot.domain.levels import Level
 from bot.domain.numbering import parse_id
 from bot.i18n import T
 from bot.messages import ChatKind, Choice, Choices, Incoming, Item, Msg, Option, Text, Toast
-from bot.ports import PersonInfo, ServiceError, Services
+from bot.ports import PersonInfo, ProjectInfo, ServiceError, Services
 from handlers.errors import explain
 
 P = TypeVar("P", PersonInfo, PersonInfo | None)
@@ -34,6 +34,7 @@ class Context(Timed, Generic[P]):
     now: dt.datetime
     setup: Deployment
     channel_names: Mapping[str, str] = field(default_factory=dict)  # channel → its display name (message id)
+    group: ProjectInfo | None = None  # in a group chat: the project it is bound to (answers cover only that)
     replies: list[Item] = field(default_factory=list)
 
     @property
@@ -65,17 +66,18 @@ class Context(Timed, Generic[P]):
         self.flow = None
         self.data = {}
 
-    async def attempt(self, call: Awaitable[R], *, end_flow: bool = False) -> R | None:
-        """The service's answer, or None after telling the person why it refused. `end_flow`: a refusal also
-        ends the conversation (the reason is then a message that stays, not a pop-up)."""
+    async def attempt(self, call: Awaitable[R], *, end_flow: bool = False, instead: Msg | None = None) -> R | None:
+        """The service's answer, or None after telling the person why it refused (or `instead`, whatever the
+        reason). `end_flow`: a refusal also ends the conversation (the reason is then a message that stays)."""
         try:
             return await call
         except ServiceError as err:
+            reason = instead or explain(err)
             if end_flow:
                 self.finish()
-                self.say(explain(err))
+                self.say(reason)
             else:
-                self.refuse(explain(err))
+                self.refuse(reason)
             return None
 
     def button_id(self, args: tuple[str, ...]) -> int | None:

@@ -24,6 +24,9 @@ async def _run(ctx: Anyone, spec: CommandSpec, args: tuple[str, ...]) -> None:
     if spec.needs_person and ctx.person is None:
         ctx.refuse(T(NOT_KNOWN))
         return
+    if spec.private and ctx.in_group:
+        ctx.refuse(T("Please do this in a private chat with me."))
+        return
     if spec.starts_flow and ctx.flow is not None:
         # Never drop a half-finished flow silently: the person chooses.
         title = FLOWS[ctx.flow].title

@@ -16,6 +16,7 @@ REASONS: dict[str, str] = {
     "expired": N_("That invite code has expired. Ask your administrator for a new one."),
     "wrong_kind": N_("That code is for something else (a person or a group chat). Check which code you were given."),
     "already_bound": N_("This chat is already linked to someone or something else."),
+    "throttled": N_("Too many wrong codes. Please wait {minutes} minutes, then try again."),
     "bad_category": N_("That category is not in the list. Please pick one of the buttons."),
     "photo_required": N_("At least one photo is needed."),
     "photo_missing": N_("A photo could not be found any more; please send it again."),
@@ -59,4 +60,6 @@ def explain(error: ServiceError) -> Msg:
     if error.reason == "conflict":
         status = error.details.get("status", "")
         return T(key, status=T(STATUS_NAMES[status]) if status in STATUS_NAMES else T(OTHER_STATES.get(status, status)))
+    if error.reason == "throttled":
+        return T(key, minutes=error.details.get("minutes", 10))
     return T(key)

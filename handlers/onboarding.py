@@ -138,7 +138,7 @@ async def help_(ctx: Anyone, args: tuple[str, ...]) -> None:
         show_menu(ctx)
 
 
-@command("whoami", help=N_("/whoami – who I think you are, and your projects"))
+@command("whoami", help=N_("/whoami – who I think you are, and your projects"), private=True)
 async def whoami(ctx: Known, args: tuple[str, ...]) -> None:
     projects = await ctx.services.people.projects(ctx.person)
     names = "、".join(p.name for p in projects) or "—"
@@ -150,7 +150,11 @@ async def whoami(ctx: Known, args: tuple[str, ...]) -> None:
 QUIET = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)\s*[-–~]\s*([01]\d|2[0-3]):([0-5]\d)$")
 
 
-@command("quiet", help=N_("/quiet 22:00-07:00 – no non-urgent reminders in these hours (/quiet default to reset)"))
+@command(
+    "quiet",
+    help=N_("/quiet 22:00-07:00 – no non-urgent reminders in these hours (/quiet default to reset)"),
+    private=True,
+)
 async def quiet(ctx: Known, args: tuple[str, ...]) -> None:
     text = " ".join(args).strip()
     if text.lower() in ("default", "默认"):

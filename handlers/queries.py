@@ -16,11 +16,12 @@ from bot.notices.hazards import (
     review_options,
     status_label,
 )
-from bot.ports import HistoryEntry
+from bot.ports import HazardInfo, HistoryEntry
 from handlers.context import Known
 from handlers.registry import action, command
 
 LIST_LIMIT = 20
+GROUP_ONLY = N_("In this group I can only show this project's hazards. Ask me in a private chat.")
 MENU = Button("menu:hazards")
 HISTORY: dict[str, str] = {
     "hazard.reported": N_("{at} {actor}: reported it (level {level}, deadline {deadline})"),
@@ -35,9 +36,25 @@ HISTORY: dict[str, str] = {
 }
 
 
+async def visible_hazard(ctx: Known, ref: str | int) -> HazardInfo | None:
+    """The hazard asked for; in a group chat only one of the group's project — anything else (another project's,
+    or none at all: one answer for both) is for a private chat."""
+    if not ctx.in_group:
+        return await ctx.attempt(ctx.services.hazards.find(ctx.person, ref))
+    h = await ctx.attempt(ctx.services.hazards.find(ctx.person, ref), instead=T(GROUP_ONLY))
+    if h is not None and (ctx.group is None or h.project_id != ctx.group.id):
+        ctx.refuse(T(GROUP_ONLY))
+        return None
+    return h
+
+
 @command("hazards", help=N_("/hazards – open hazards of my projects"))
 async def hazards(ctx: Known, args: tuple[str, ...]) -> None:
-    items = await ctx.services.hazards.open(ctx.person, limit=LIST_LIMIT + 1)
+    if ctx.in_group and ctx.group is None:  # a group bound to no project shows nothing of any project
+        ctx.refuse(T(GROUP_ONLY))
+        return
+    scope = ctx.group.id if ctx.group is not None else None
+    items = await ctx.services.hazards.open(ctx.person, limit=LIST_LIMIT + 1, project_id=scope)
     if not items:
         ctx.say(T("No open hazards in your projects."))
         return
@@ -86,7 +103,7 @@ def _history_line(ctx: Known, e: HistoryEntry) -> Msg:
 
 async def show(ctx: Known, ref: str | int) -> None:
     area = ctx.services.hazards
-    h = await ctx.attempt(area.find(ctx.person, ref))
+    h = await visible_hazard(ctx, ref)
     if h is None:
         return
     history = await area.history(ctx.person, h.id)

@@ -12,6 +12,7 @@ from bot.ports import Conflict
 from handlers.context import Known
 from handlers.errors import explain
 from handlers.form import Draft, FormFlow, PhotoBox, Photos, Review, Write
+from handlers.queries import visible_hazard
 from handlers.registry import action, command
 
 MAX_PHOTOS = 9
@@ -63,7 +64,7 @@ FORM = FormFlow(
 
 
 async def begin(ctx: Known, ref: str) -> None:
-    hazard = await ctx.attempt(ctx.services.hazards.find(ctx.person, ref))
+    hazard = await visible_hazard(ctx, ref)
     if hazard is None:
         return
     if not await ctx.services.hazards.can_rectify(ctx.person, hazard):

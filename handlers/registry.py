@@ -28,6 +28,7 @@ class CommandSpec:
     help: str | None  # message id for /help, None for hidden commands
     starts_flow: bool
     needs_person: bool
+    private: bool = False  # answers about a person's own projects: never in a group chat
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,14 @@ def _register(table: dict[str, CommandSpec], spec: CommandSpec, what: str) -> No
     table[spec.name] = spec
 
 
-def command(name: str, *, help: str | None = None, starts_flow: bool = False) -> Callable[[KnownFn], KnownFn]:
-    """A command of people who have joined (the dispatcher answers anyone else with the way in)."""
+def command(
+    name: str, *, help: str | None = None, starts_flow: bool = False, private: bool = False
+) -> Callable[[KnownFn], KnownFn]:
+    """A command of people who have joined (the dispatcher answers anyone else with the way in). `private`: its
+    answer is about the person's own projects, so in a group chat it is refused with "ask me in private"."""
 
     def deco(fn: KnownFn) -> KnownFn:
-        _register(COMMANDS, CommandSpec(name, _for_known(fn), help, starts_flow, True), "command /")
+        _register(COMMANDS, CommandSpec(name, _for_known(fn), help, starts_flow, True, private), "command /")
         return fn
 
     return deco
@@ -82,11 +86,12 @@ def public_command(name: str, *, help: str | None = None, starts_flow: bool = Fa
     return deco
 
 
-def action(button: Button, *, starts_flow: bool = False) -> Callable[[KnownFn], KnownFn]:
+def action(button: Button, *, starts_flow: bool = False, private: bool = False) -> Callable[[KnownFn], KnownFn]:
     """The handler of a button `prefix:arg1:arg2…` pressed outside any flow (notice buttons, menus)."""
 
     def deco(fn: KnownFn) -> KnownFn:
-        _register(ACTIONS, CommandSpec(button.prefix, _for_known(fn), None, starts_flow, True), "button prefix")
+        spec = CommandSpec(button.prefix, _for_known(fn), None, starts_flow, True, private)
+        _register(ACTIONS, spec, "button prefix")
         return fn
 
     return deco

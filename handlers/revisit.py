@@ -164,7 +164,9 @@ async def confirm(ctx: Known, args: tuple[str, ...]) -> None:
         ctx.say(T("Revisit record confirmed by both sides and filed."))
 
 
-@command("satisfaction", help=N_("/satisfaction [2026 | 2026Q4] – revisit satisfaction per agency and expert"))
+@command(
+    "satisfaction", help=N_("/satisfaction [2026 | 2026Q4] – revisit satisfaction per agency and expert"), private=True
+)
 async def satisfaction(ctx: Known, args: tuple[str, ...]) -> None:
     period = parse_period(args[0] if args else None, ctx.today)
     if period is None:

@@ -105,7 +105,7 @@ async def record(ctx: Known, args: tuple[str, ...]) -> None:
 # --- /training -----------------------------------------------------------------------------------------------
 
 
-@command("training", help=N_("/training – my training hours and next sessions"))
+@command("training", help=N_("/training – my training hours and next sessions"), private=True)
 async def training(ctx: Known, args: tuple[str, ...]) -> None:
     overview = await ctx.services.training.mine(ctx.person)
     lines: list[Msg] = [
@@ -297,7 +297,10 @@ NEW = FormFlow(
 
 
 @command(
-    "newtraining", help=N_("/newtraining – organise a training session or drill (agencies, insurers)"), starts_flow=True
+    "newtraining",
+    help=N_("/newtraining – organise a training session or drill (agencies, insurers)"),
+    starts_flow=True,
+    private=True,
 )
 async def new_training(ctx: Known, args: tuple[str, ...]) -> None:
     if ctx.person.org_kind not in ("agency", "insurer"):

@@ -38,7 +38,7 @@ def _obligation_name(key: str) -> Msg:
     return T(OBLIGATIONS.get(key, key))
 
 
-@command("plan", help=N_("/plan – the service plan: what is done, due and late"))
+@command("plan", help=N_("/plan – the service plan: what is done, due and late"), private=True)
 async def plan(ctx: Known, args: tuple[str, ...]) -> None:
     plans = await ctx.services.plans.mine(ctx.person)
     if not plans:
@@ -97,7 +97,7 @@ def _visit_line(v: VisitInfo) -> Msg:
     )
 
 
-@command("visit", help=N_("/visit – start, close and follow up your visits (visit leaders)"))
+@command("visit", help=N_("/visit – start, close and follow up your visits (visit leaders)"), private=True)
 async def visit(ctx: Known, args: tuple[str, ...]) -> None:
     mine = await ctx.services.visits.mine(ctx.person)
     if not mine:

@@ -78,7 +78,7 @@ class Complaints(Area):
         c = await self.s.get(Complaint, complaint_id)
         if c is None:
             raise NotFound("complaint")
-        if person.id not in await members.with_roles(self.s, c.project_id, HANDLERS):
+        if not set(HANDLERS) & await members.seen_by(self.s, person.id, c.project_id, "complaint"):
             raise AccessDenied("complaint")
         if c.status != "open":
             raise Conflict(c.status)
@@ -130,10 +130,8 @@ class Complaints(Area):
     async def close(self, person: PersonInfo, complaint_id: int, refer: bool) -> ComplaintInfo:
         """The complainant accepts the answer, or refers the complaint to the project's authority."""
         c = await self.s.get(Complaint, complaint_id)
-        if c is None:
+        if c is None or person.id != c.complainant_id:
             raise NotFound("complaint")
-        if person.id != c.complainant_id:
-            raise AccessDenied("complaint")
         if c.status != "answered":
             raise Conflict(c.status)
         c.status, c.closed_at = ("referred" if refer else "accepted"), self.now

@@ -50,7 +50,10 @@ def make_engine(url: str, *, synchronous: str = "NORMAL", busy_ms: int = 10_000)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(synchronous, busy_ms))
         event.listen(engine.sync_engine, "begin", _begin)
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    # PostgreSQL: the same bound on waiting for a lock, so a stalled writer elsewhere turns into an error here.
+    return create_async_engine(
+        url, pool_pre_ping=True, connect_args={"server_settings": {"lock_timeout": f"{busy_ms}ms"}}
+    )
 
 
 def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -104,20 +104,20 @@ class Hazards(Area):
             h = await self.s.get(Hazard, hazard_id)
         elif looks_like_number(ref):
             h = (await self.s.execute(select(Hazard).where(Hazard.number == normalise(ref)))).scalar_one_or_none()
-        if h is None:
+        if h is None or not allowed(
+            await members.seen_by(self.s, person.id, h.project_id, "hazard"), Action.VIEW_HAZARDS
+        ):
             raise NotFound("hazard")
-        if not allowed(await members.roles_in(self.s, person.id, h.project_id), Action.VIEW_HAZARDS):
-            raise AccessDenied(Action.VIEW_HAZARDS)
         return h
 
     async def find(self, person: PersonInfo, ref: str | int) -> HazardInfo:
         return await self.info(await self._row(person, ref))
 
-    async def open(self, person: PersonInfo, limit: int = 30) -> list[HazardInfo]:
+    async def open(self, person: PersonInfo, limit: int = 30, project_id: int | None = None) -> list[HazardInfo]:
         project_ids = [
             pid
             for pid, roles in (await members.projects_of(self.s, person.id)).items()
-            if allowed(roles, Action.VIEW_HAZARDS)
+            if allowed(roles, Action.VIEW_HAZARDS) and project_id in (None, pid)
         ]
         if not project_ids:
             return []

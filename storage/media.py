@@ -59,6 +59,7 @@ def inspect_image(data: bytes, tz: ZoneInfo) -> ImageFacts:
                 fmt = img.format or ""
                 width, height = img.size
                 exif = img.getexif()
+                img.load()  # decode every pixel: a picture cut off in transit is refused, not stored
     except (
         UnidentifiedImageError,
         Image.DecompressionBombError,

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.roles import Role
+from bot.ports import NotFound
 from storage.models import Membership, PlanExpert, ServicePlan, Visit
 
 
@@ -51,6 +52,15 @@ async def projects_of(s: AsyncSession, person_id: int) -> dict[int, frozenset[Ro
 
 async def is_member(s: AsyncSession, person_id: int, project_id: int) -> bool:
     return bool(await roles_in(s, person_id, project_id))
+
+
+async def seen_by(s: AsyncSession, person_id: int, project_id: int, what: str) -> frozenset[Role]:
+    """The person's roles in the project of something they asked for; to anyone outside the project that thing
+    does not exist (one answer for "no such number" and "not yours", so numbers cannot be probed)."""
+    roles = await roles_in(s, person_id, project_id)
+    if not roles:
+        raise NotFound(what)
+    return roles
 
 
 async def agency_people(s: AsyncSession, visit: Visit) -> list[int]:

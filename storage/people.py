@@ -3,6 +3,7 @@ person's language and quiet hours, and which projects (with which roles) a perso
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import select
@@ -10,10 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.roles import Action, Role, allowed
 from bot.ports import AccessDenied, InviteProblem, NotFound, PersonInfo, ProjectInfo
-from storage import admin, members
+from storage import admin, members, throttle
 from storage.invite_codes import hash_code
 from storage.models import ChatBinding, Identity, Invite, Membership, Organisation, Person, Project
 from storage.turn import Area
+
+
+def _minutes(wait: dt.timedelta) -> int:
+    return max(1, -(-int(wait.total_seconds()) // 60))
 
 
 async def person_info(s: AsyncSession, person_id: int) -> PersonInfo:
@@ -84,22 +89,37 @@ class People(Area):
         ident.last_seen_at = self.now
         return await person_info(self.s, ident.person_id)
 
-    async def _invite(self, code: str, kind: str) -> Invite:
+    async def _invite(self, code: str, kind: str, channel: str, account: str, chat_id: str) -> Invite:
+        """The invite a code names. Wrong codes are counted per account and per chat: past a few, every code from
+        there is refused for a while (the right one too), so codes cannot be guessed."""
+        keys = [f"invite:{channel}:{account}", f"invite:{channel}:chat:{chat_id}"]
+        wait = await throttle.waiting(self.s, keys, self.now)
+        if wait is not None:
+            raise InviteProblem("throttled", minutes=_minutes(wait))
         inv = (await self.s.execute(select(Invite).where(Invite.code_hash == hash_code(code)))).scalar_one_or_none()
-        if inv is None:
-            raise InviteProblem("unknown")
-        if inv.used_at is not None:
-            raise InviteProblem("used")
-        if inv.expires_at <= self.now:
-            raise InviteProblem("expired")
-        if inv.kind != kind:
-            raise InviteProblem("wrong_kind")
-        return inv
+        problem = (
+            "unknown"
+            if inv is None
+            else "used"
+            if inv.used_at is not None
+            else "expired"
+            if inv.expires_at <= self.now
+            else "wrong_kind"
+            if inv.kind != kind
+            else None
+        )
+        if problem is None and inv is not None:
+            return inv
+        wait = await throttle.wrong(self.s, keys, self.now)
+        if wait is not None:
+            await self.t.audit("invite.throttled", "account", f"{channel}:{account}"[:60], data={"chat": chat_id})
+            raise InviteProblem("throttled", minutes=_minutes(wait))
+        raise InviteProblem(problem or "unknown")
 
     async def redeem_invite(
         self, channel: str, user_id: str, chat_id: str, code: str
     ) -> tuple[PersonInfo, ProjectInfo, Role]:
-        inv = await self._invite(code, "person")
+        inv = await self._invite(code, "person", channel, user_id, chat_id)
         assert inv.person_id is not None and inv.role is not None
         ident = await _identity(self.s, channel, user_id)
         if ident is not None and ident.person_id != inv.person_id:
@@ -158,7 +178,7 @@ class People(Area):
     async def bind_group(
         self, person: PersonInfo, channel: str, chat_id: str, code: str, title: str | None
     ) -> ProjectInfo:
-        inv = await self._invite(code, "group")
+        inv = await self._invite(code, "group", channel, f"p{person.id}", chat_id)
         roles = await members.roles_in(self.s, person.id, inv.project_id)
         if not allowed(roles, Action.BIND_GROUP):
             raise AccessDenied(Action.BIND_GROUP)

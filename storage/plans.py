@@ -119,7 +119,7 @@ class Plans(Area):
         plan = await self.s.get(ServicePlan, plan_id)
         if plan is None:
             raise NotFound("plan")
-        if Role.INSURER not in await members.roles_in(self.s, person.id, plan.project_id):
+        if Role.INSURER not in await members.seen_by(self.s, person.id, plan.project_id, "plan"):
             raise AccessDenied("confirm_plan")
         if plan.status != "draft":
             raise Conflict(plan.status)

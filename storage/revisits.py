@@ -118,7 +118,8 @@ class Revisits(Area):
         r = await self.s.get(Revisit, revisit_id)
         if r is None:
             raise NotFound("revisit")
-        if person.id != r.contact_id and person.id not in await members.with_roles(self.s, r.project_id, CONTACT_ROLES):
+        roles = await members.seen_by(self.s, person.id, r.project_id, "revisit")
+        if person.id != r.contact_id and not set(CONTACT_ROLES) & roles:
             raise AccessDenied("revisit")
         if r.status in ("answered", "confirmed"):
             raise Conflict(r.status)
@@ -177,6 +178,7 @@ class Revisits(Area):
         r = await self.s.get(Revisit, revisit_id)
         if r is None:
             raise NotFound("revisit")
+        await members.seen_by(self.s, person.id, r.project_id, "revisit")
         visit = await self.s.get(Visit, r.visit_id)
         assert visit is not None
         if person.id not in await members.agency_people(self.s, visit):

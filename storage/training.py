@@ -195,7 +195,7 @@ class Training(Area):
 
     async def sign_in(self, person: PersonInfo, session_id: int, code: str) -> TrainingInfo:
         t = await self.s.get(TrainingSession, session_id)
-        if t is None:
+        if t is None or not (set(t.projects) & set(await members.projects_of(self.s, person.id))):
             raise NotFound("training")
         if person.id not in await _audience(self.s, t) and person.id != t.organiser_id:
             raise AccessDenied("training")
@@ -220,10 +220,8 @@ class Training(Area):
     async def record(self, person: PersonInfo, session_id: int, photos: list[str], evaluation: str) -> TrainingInfo:
         """Photos and (for a drill) the evaluation, after the session, by its organiser."""
         t = await self.s.get(TrainingSession, session_id)
-        if t is None:
+        if t is None or person.id != t.organiser_id:
             raise NotFound("training")
-        if person.id != t.organiser_id:
-            raise AccessDenied("training")
         t.photos = [*(t.photos or []), *photos]
         if evaluation.strip():
             t.evaluation = evaluation.strip()[:2000]

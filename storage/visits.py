@@ -103,10 +103,8 @@ class Visits(Area):
 
     async def _led(self, person: PersonInfo, visit_id: int) -> Visit:
         visit = await self.s.get(Visit, visit_id)
-        if visit is None:
+        if visit is None or visit.leader_id != person.id:
             raise NotFound("visit")
-        if visit.leader_id != person.id:
-            raise AccessDenied("visit")
         return visit
 
     async def start(self, person: PersonInfo, visit_id: int) -> VisitInfo:
@@ -143,6 +141,7 @@ class Visits(Area):
         visit = await self.s.get(Visit, visit_id)
         if visit is None:
             raise NotFound("visit")
+        await members.seen_by(self.s, person.id, visit.project_id, "visit")
         admins = set(await members.with_roles(self.s, visit.project_id, {Role.AGENCY_ADMIN}))
         if person.id != visit.leader_id and person.id not in admins:
             raise AccessDenied("visit")

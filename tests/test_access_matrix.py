@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.domain.deployment import Deployment
 from bot.domain.levels import Level
 from bot.domain.roles import ROLE_ORG_KIND, Role
-from bot.ports import AccessDenied, HazardDraft
+from bot.ports import AccessDenied, HazardDraft, NotFound
 from storage import admin
 from storage.db import make_engine, sessions
 from storage.media import MediaStore
@@ -129,7 +129,7 @@ async def attempt(
             person = await person_info(s, world["people"][role])
             await fn(services(s), person)
             return True
-        except AccessDenied:
+        except (AccessDenied, NotFound):  # outside their project a hazard does not exist for them
             return False
         finally:
             await tx.rollback()

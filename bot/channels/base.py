@@ -64,15 +64,14 @@ class Receipt:
     """An update stored durably: the adapter may acknowledge it now. Its processing runs on; `outcome()` waits
     for it (the pop-up answer to a button press)."""
 
-    def __init__(self, processing: Awaitable[Outcome] | None = None) -> None:
+    def __init__(self, processing: Awaitable[Outcome] | None = None, later: bool = False) -> None:
         self._processing = processing
-
-    @property
-    def duplicate(self) -> bool:
-        return self._processing is None
+        self._later = later
 
     async def outcome(self) -> Outcome:
-        return await self._processing if self._processing is not None else Outcome(duplicate=True)
+        if self._processing is not None:
+            return await self._processing
+        return Outcome(duplicate=not self._later)  # a redelivery, or one that waits its turn in the inbox
 
 
 Handle = Callable[[Incoming], Awaitable[Receipt]]
