@@ -118,6 +118,7 @@ class App:
             readonly=self.readonly,
             operator=self.operator,
             max_age=dt.timedelta(hours=settings.outbox_max_age_hours),
+            lease=dt.timedelta(seconds=settings.outbox_lease_seconds),
         )
         self.operator.on_enqueued = self.dispatcher.kick
         self.router = Router(
@@ -137,6 +138,10 @@ class App:
         self._running = asyncio.Lock()  # a job in progress finishes before the database is closed
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
+
+    def idle(self) -> bool:
+        """Nothing being processed or sent at this moment (tests move their controlled clock only then)."""
+        return not self.router.busy and not self.dispatcher.busy
 
     def turn(self, s: AsyncSession) -> Turn:
         """A unit of work on `s` now, under this deployment's rules (for the CLI and tests)."""
@@ -228,12 +233,14 @@ class App:
         await self.operator.tell(subject, operator_wording.update_failed(inc.channel, inc.message_id, error))
 
     async def _inbox_worker(self) -> None:
-        """Updates whose receiver died (a crash after the 200) or whose back-off is over: at start, then every
-        few seconds."""
+        """Updates whose receiver died (a crash after the 200) or whose back-off is over: at start — everything
+        received before this process started — then every few seconds."""
+        started: dt.datetime | None = self.now()
         while not self._stop.is_set():
             try:
-                while await self.router.process_due():
+                while await self.router.process_due(orphans_before=started):
                     pass
+                started = None
             except Exception:
                 log.exception("inbox pass failed")
             with contextlib.suppress(TimeoutError):

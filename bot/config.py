@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     database_wait_ms: int = Field(default=10000, ge=50)
     operator_chat: str | None = Field(default=None, pattern=r"^(telegram|wecom):[^\s]{1,100}$")
     outbox_max_age_hours: float = Field(default=72.0, gt=0)
+    outbox_lease_seconds: float = Field(default=120.0, gt=0)
 
     telegram_token: str | None = None
     telegram_api_url: str | None = None

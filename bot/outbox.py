@@ -26,6 +26,7 @@ from bot.notices import common
 from bot.notices import operator as wording
 from bot.render import Rendered, render
 from storage import outbox_store
+from storage.db import transient
 from storage.media import MediaStore
 from storage.models import OutboxMessage
 
@@ -226,7 +227,9 @@ class Dispatcher:
         in_flight: int = 8,
         operator: Operator | None = None,
         max_age: dt.timedelta = dt.timedelta(hours=72),
+        lease: dt.timedelta = LEASE,
     ) -> None:
+        self.lease = lease  # a claimed row whose sender died is taken again after this
         self.sessions = sessions
         self.operator = operator or Operator(sessions, None, default_locale, clock)
         self.max_age = max_age
@@ -253,6 +256,11 @@ class Dispatcher:
         busy handler sleeps up to 100 ms per try: queued in-process, a write costs its real 1–3 ms."""
         async with self._writer, self.sessions() as s, s.begin():
             yield s
+
+    @property
+    def busy(self) -> bool:
+        """Whether a pass is sending right now."""
+        return any(lock.locked() for lock in self._locks.values())
 
     def kick(self) -> None:
         for event in self._wakeups.values():
@@ -326,7 +334,7 @@ class Dispatcher:
             # After a crash, claimed rows wait for their lease; only those whose request was in flight can
             # reach a chat twice.
             async with self._tx() as s:
-                claimed = await outbox_store.claim_many(s, [p.row.id for p in picks], now, LEASE)
+                claimed = await outbox_store.claim_many(s, [p.row.id for p in picks], now, self.lease)
             picks = [p for p in picks if p.row.id in claimed]  # another dispatcher took the rest
             return await self._deliver_all(name, picks)
 
@@ -461,8 +469,11 @@ class Dispatcher:
         except ChannelError as err:
             await self._failed(row, err)
             return 0
-        except Exception as err:  # a bug in an adapter must not stop the other rows
-            log.exception("sending outbox row %s failed", row.id)
+        except Exception as err:
+            if transient(err):  # our database, not the platform: the row's lease brings it back
+                log.warning("outbox row %s: the database is not taking writes (%s)", row.id, type(err).__name__)
+                return 0
+            log.exception("sending outbox row %s failed", row.id)  # a bug in an adapter must not stop the rest
             await self._failed(row, ChannelError(repr(err)))
             return 0
         await self._answered(row.channel)

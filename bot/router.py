@@ -16,7 +16,7 @@ from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -28,6 +28,7 @@ from bot.render import match_offer, take_toasts
 from handlers.context import Anyone
 from handlers.dispatch import dispatch
 from storage import conversations, outbox_store
+from storage.db import transient
 from storage.inbox import Entry, Inbox, InboxUnavailable
 from storage.media import MediaRejected, MediaStore
 from storage.models import ProcessedUpdate
@@ -39,13 +40,6 @@ log = logging.getLogger(__name__)
 INBOUND_LIMIT = 30  # updates an account may have processed at once in a minute; more wait their turn in the inbox
 INBOUND_WINDOW = dt.timedelta(minutes=1)
 RACES = (StaleDataError, IntegrityError)  # another writer changed the same rows first: run again at once
-TRANSIENT = (OperationalError, InterfaceError, TimeoutError, OSError)  # locked, unwritable, unreachable: wait
-
-
-def transient(exc: BaseException) -> bool:
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, TRANSIENT)
 
 
 @dataclass(frozen=True)
@@ -130,6 +124,11 @@ class Router:
         """Store and process one update, and wait for it (tests, benchmarks, the operator's retry)."""
         return await (await self.receive(inc)).outcome()
 
+    @property
+    def busy(self) -> bool:
+        """Whether an update is being processed right now."""
+        return bool(self._tasks)
+
     async def drain(self) -> None:
         """Wait for the updates being processed (shutdown)."""
         if self._tasks:
@@ -162,9 +161,9 @@ class Router:
         self.on_enqueued()
         return outcome
 
-    async def process_due(self, limit: int = 50) -> int:
+    async def process_due(self, limit: int = 50, orphans_before: dt.datetime | None = None) -> int:
         """The worker's pass: rows whose receiver died, or whose back-off is over."""
-        entries = await self.inbox.due(limit)
+        entries = await self.inbox.due(limit, orphans_before)
         for entry in entries:
             await self.process(entry)
             account = (entry.inc.channel, entry.inc.user_id)

@@ -12,6 +12,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -32,6 +33,21 @@ def _sqlite_pragmas(synchronous: str, busy_ms: int) -> Callable[[Any, Any], None
         cur.close()
 
     return on_connect
+
+
+# PostgreSQL errors that waiting fixes: connection trouble, resources, a lock or statement timeout, a
+# serialisation or deadlock victim, the server shutting down.
+TRANSIENT_SQLSTATES = ("08", "53", "55P03", "57014", "57P", "58", "40001", "40P01")
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether a failure is the database's state now (locked, unreachable, full), not a fault in the work."""
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+            return True
+        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        return bool(code and str(code).startswith(TRANSIENT_SQLSTATES))
+    return isinstance(exc, TimeoutError | OSError)
 
 
 def _begin(conn: Connection) -> None:

@@ -162,16 +162,18 @@ class Inbox:
 
     # --- processing ----------------------------------------------------------------------------------------
 
-    async def due(self, limit: int = 50) -> list[Entry]:
-        """Pending rows whose lease ran out (their receiver died or gave up), oldest first, taken for a lease."""
+    async def due(self, limit: int = 50, orphans_before: dt.datetime | None = None) -> list[Entry]:
+        """Pending rows whose lease ran out (their receiver died or gave up), oldest first, taken for a lease.
+        `orphans_before`: also the rows taken before then, whatever their lease — a process that starts knows
+        that what was received before it started has no receiver left in it."""
         now = self.now()
+        due = InboxRow.next_attempt_at <= now
+        if orphans_before is not None:
+            due = due | ((InboxRow.received_at < orphans_before) & (InboxRow.attempts == 0))
         async with self._lock, self.sessions() as s, s.begin():
             rows = (
                 await s.execute(
-                    select(InboxRow)
-                    .where(InboxRow.status == PENDING, InboxRow.next_attempt_at <= now)
-                    .order_by(InboxRow.id)
-                    .limit(limit)
+                    select(InboxRow).where(InboxRow.status == PENDING, due).order_by(InboxRow.id).limit(limit)
                 )
             ).scalars()
             taken = list(rows.all())

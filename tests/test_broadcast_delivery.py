@@ -84,7 +84,7 @@ async def test_300_chats_with_429s_refusals_and_a_crash(db_url: str, tmp_path: P
             fake.fail("sendMessage", 403, "Forbidden: bot was kicked from the supergroup chat", chat=chat)
         for chat in GONE:
             fake.fail("sendMessage", 400, "Bad Request: chat not found", chat=chat)
-        await first.adapters["telegram"].start(first.router.handle)
+        await first.adapters["telegram"].start(first.router.receive)
 
         # The first process sends about half, then dies in the middle of a pass: the rows it had claimed
         # are left 'sending' and nothing more of its work is recorded.
@@ -100,7 +100,7 @@ async def test_300_chats_with_429s_refusals_and_a_crash(db_url: str, tmp_path: P
 
         second = make_app(db_url, tmp_path, url, fake.token)  # the restarted process
         await second.prepare()
-        await second.adapters["telegram"].start(second.router.handle)
+        await second.adapters["telegram"].start(second.router.receive)
         try:
             for _ in range(400):
                 await second.dispatcher.run_once()
@@ -138,7 +138,7 @@ async def test_300_chats_with_429s_refusals_and_a_crash(db_url: str, tmp_path: P
                 user = fake.user(600000 + i, f"经理{i}")
                 notice = next(c for c in delivered if c.chat == str(600000 + i))
                 fake.push(fake.press(user, notice, "请确认已阅"))
-            await fake.wait_for(lambda: len([c for c in fake.calls if c.method == "answerCallbackQuery"]) >= 2)
+            assert await fake.wait_for(lambda: len([c for c in fake.calls if c.method == "answerCallbackQuery"]) >= 2)
             async with second.sessions() as s, s.begin():
                 person = await person_info(
                     s,

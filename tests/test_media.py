@@ -55,3 +55,13 @@ async def test_content_addressed_and_stored_once(
         with pytest.raises(MediaRejected) as err:
             await big.store(s, data)
     assert err.value.reason == "too_large" and not (tmp_path / "m2").exists()
+
+
+def test_a_picture_cut_off_in_transit_is_refused() -> None:
+    """A JPEG cut at 18 % opens and has a size; only decoding every pixel shows it is broken."""
+    buf = io.BytesIO()
+    Image.effect_noise((640, 480), 60).convert("RGB").save(buf, "JPEG")
+    whole = buf.getvalue()
+    with pytest.raises(MediaRejected):
+        inspect_image(whole[: int(len(whole) * 0.18)], ZoneInfo("Asia/Shanghai"))
+    assert inspect_image(whole, ZoneInfo("Asia/Shanghai")).mime == "image/jpeg"

@@ -45,6 +45,7 @@ class World:
             1.5,
             what,
             lambda: [c.text[:30] for c in self.fake.sent()][-8:],
+            self.app.idle,
         )
 
     async def said(self, chat: int, fragment: str, after: int = 0) -> Call:

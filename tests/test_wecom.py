@@ -54,6 +54,7 @@ class World:
             2.5,
             what,
             lambda: [(c.text[:25], c.buttons) for c in self.fake.sent()][-6:],
+            self.app.idle,
         )
 
     async def said(self, user: str, fragment: str, after: int = 0) -> Call:
