@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck unit postgres bench bench-broadcast clean locales
+.PHONY: run test lint typecheck unit postgres bench bench-broadcast bench-inbound clean locales
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ bench: $(STAMP)
 # 7,000 chats through `anzebot run` against fake platforms enforcing the limits, straight and killed (~9 min).
 bench-broadcast: $(STAMP)
 	$(BIN)/python -m bench.broadcast
+
+# 200 concurrent WeCom callbacks and 200 Telegram webhook posts against `anzebot run`: acknowledgement latency
+# beside a bare aiohttp route, and every update processed exactly once (~2 min).
+bench-inbound: $(STAMP)
+	$(BIN)/python -m bench.inbound
 
 # Re-extract the message catalogue and merge it into both locales (translators then fill the .po files).
 locales: $(STAMP)

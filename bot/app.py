@@ -8,6 +8,8 @@ import contextlib
 import datetime as dt
 import logging
 import signal
+import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,6 +38,13 @@ from storage.turn import Turn
 from storage.webchat_directory import WebChatDirectory
 
 log = logging.getLogger(__name__)
+
+ACK_ROUTES = ("/telegram/webhook", "/wecom/callback", "/api/send", "/api/upload")
+
+
+def quantile(samples: deque[float], q: str) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * float(q)))]
 
 
 def bot_commands() -> dict[str, list[tuple[str, str]]]:
@@ -138,6 +147,7 @@ class App:
         self._running = asyncio.Lock()  # a job in progress finishes before the database is closed
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
+        self.acks: dict[str, deque[float]] = {path: deque(maxlen=10_000) for path in ACK_ROUTES}
 
     def idle(self) -> bool:
         """Nothing being processed or sent at this moment (tests move their controlled clock only then)."""
@@ -150,12 +160,28 @@ class App:
     # --- HTTP --------------------------------------------------------------------------------------------
 
     def web_app(self) -> web.Application:
-        app = web.Application(client_max_size=self.settings.media_max_bytes + 1024 * 1024)
+        app = web.Application(
+            client_max_size=self.settings.media_max_bytes + 1024 * 1024, middlewares=[self._timing_middleware()]
+        )
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics)
         for adapter in self.adapters.values():
             app.add_routes(adapter.routes(self.router.receive))
         return app
+
+    def _timing_middleware(self) -> Any:
+        """How long the platforms wait for our answer to an update (WeCom gives up after 5 s): per route."""
+
+        @web.middleware
+        async def timing(request: web.Request, handler: Any) -> web.StreamResponse:
+            start = time.perf_counter()
+            try:
+                return await handler(request)  # type: ignore[no-any-return]
+            finally:
+                if request.method == "POST" and request.path in ACK_ROUTES:
+                    self.acks[request.path].append(time.perf_counter() - start)
+
+        return timing
 
     async def healthy(self) -> dict[str, bool]:
         """Whether an update can be taken (the inbox) and processed (the database) now: both take a write."""
@@ -196,6 +222,14 @@ class App:
             f"anzebot_updates_retried_total {self.router.retried}",
             "# TYPE anzebot_inbox_rows gauge",
             *(f'anzebot_inbox_rows{{status="{status}"}} {n}' for status, n in sorted(inbox.items())),
+            "# TYPE anzebot_ack_seconds summary",
+            *(
+                f'anzebot_ack_seconds{{route="{path}",quantile="{q}"}} {quantile(samples, q):.4f}'
+                for path, samples in self.acks.items()
+                if samples
+                for q in ("0.5", "0.99", "1")
+            ),
+            *(f'anzebot_ack_seconds_count{{route="{path}"}} {len(samples)}' for path, samples in self.acks.items()),
             "# TYPE anzebot_channel_circuit_open gauge",
             *(
                 f'anzebot_channel_circuit_open{{channel="{name}"}} {int(self.dispatcher.circuits[name].open)}'
@@ -279,20 +313,23 @@ class App:
             await site.start()
 
     async def stop(self) -> None:
-        for adapter in self.adapters.values():
-            await adapter.stop()
-        await self.router.drain()  # what was taken is processed before the database closes
+        """In order: no new work from the clock; what was taken is processed (its replies are durable, sent now
+        or at the next start); the outbox ends its pass; then the channels close and the HTTP server goes."""
         self._stop.set()
-        self.dispatcher.kick()
         if self.timer is not None:
             self.timer.shutdown(wait=False)
         async with self._running:  # let a running sweep or digest finish
             pass
+        await self.router.drain()
+        self.dispatcher.kick()
         if self._tasks:  # the dispatcher ends its pass and stops by itself; cancel only if it hangs
             _, pending = await asyncio.wait(self._tasks, timeout=10)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        for adapter in self.adapters.values():
+            await adapter.stop()
+        await self.router.drain()  # what the adapters handed over while closing
         if self._runner is not None:
             await self._runner.cleanup()
         await self.dispose()

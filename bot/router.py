@@ -37,6 +37,7 @@ from storage.turn import Turn
 
 log = logging.getLogger(__name__)
 
+PROCESSORS = 4  # updates processed at once (each conversation in order, whatever the processor)
 INBOUND_LIMIT = 30  # updates an account may have processed at once in a minute; more wait their turn in the inbox
 INBOUND_WINDOW = dt.timedelta(minutes=1)
 RACES = (StaleDataError, IntegrityError)  # another writer changed the same rows first: run again at once
@@ -72,7 +73,14 @@ class Router:
         self.on_enqueued = on_enqueued
         self.now = now
         self._locks: dict[tuple[str, str, str], asyncio.Lock] = {}
-        self._tasks: set[asyncio.Task[Outcome]] = set()
+        # Taken updates wait here for one of a few processors: a burst is acknowledged at once, and its processing
+        # (the CPU-heavy part) does not crowd out the acknowledgements of what is still arriving.
+        self._queue: asyncio.Queue[tuple[Entry, asyncio.Future[Outcome]]] = asyncio.Queue()
+        self._processors: list[asyncio.Task[None]] = []
+        self._working = 0
+        self._receiving = 0  # updates being stored right now: their acknowledgements go first
+        self._quiet = asyncio.Event()
+        self._quiet.set()
         self._inbound: dict[tuple[str, str], deque[dt.datetime]] = defaultdict(deque)
         self._waiting: dict[tuple[str, str], int] = defaultdict(int)  # an account's updates left to the worker
         self.handled = 0
@@ -91,19 +99,47 @@ class Router:
 
     async def receive(self, inc: Incoming) -> Receipt:
         """Store the update, then process it in the background. Raises Unavailable when it cannot be stored."""
+        self._receiving += 1
+        self._quiet.clear()
         try:
             row_id = await self.inbox.accept(inc)
         except InboxUnavailable as exc:
             raise Unavailable(str(exc)) from exc
+        finally:
+            self._receiving -= 1
+            if not self._receiving:
+                self._quiet.set()
         if row_id is None:
             self.duplicates += 1
             return Receipt()
         if self._flooding((inc.channel, inc.user_id)):
             return Receipt(later=True)  # stored; the worker takes it when its lease runs out, in order
-        task = asyncio.create_task(self.process(Entry(row_id, inc, 0)))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return Receipt(task)
+        done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((Entry(row_id, inc, 0), done))
+        self._start_processors()
+        return Receipt(done)
+
+    def _start_processors(self) -> None:
+        self._processors = [t for t in self._processors if not t.done()]
+        while len(self._processors) < PROCESSORS:
+            self._processors.append(asyncio.create_task(self._processor()))
+
+    async def _processor(self) -> None:
+        while True:
+            entry, done = await self._queue.get()
+            await self._quiet.wait()  # a burst being stored is answered before its first update is processed
+            self._working += 1
+            try:
+                outcome = await self.process(entry)
+                if not done.done():
+                    done.set_result(outcome)
+            except BaseException as exc:  # cancelled at shutdown: the row stays in the inbox for the next start
+                if not done.done():
+                    done.set_exception(exc)
+                raise
+            finally:
+                self._working -= 1
+                self._queue.task_done()
 
     def _flooding(self, account: tuple[str, str]) -> bool:
         """One account sending faster than anyone types: its updates beyond the limit (and those after them, so
@@ -126,13 +162,18 @@ class Router:
 
     @property
     def busy(self) -> bool:
-        """Whether an update is being processed right now."""
-        return bool(self._tasks)
+        """Whether an update is being processed, or waits for a processor, right now."""
+        return self._working > 0 or not self._queue.empty()
 
     async def drain(self) -> None:
-        """Wait for the updates being processed (shutdown)."""
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        """Wait for the updates taken so far to be processed, then stop the processors (shutdown)."""
+        if self._processors:
+            await self._queue.join()
+        await self.inbox.settle()
+        for task in self._processors:
+            task.cancel()
+        await asyncio.gather(*self._processors, return_exceptions=True)
+        self._processors = []
 
     async def process(self, entry: Entry) -> Outcome:
         """Process one inbox row exactly once in effect: the turn commits with its `processed_updates` key, so a
@@ -174,10 +215,7 @@ class Router:
         return len(entries)
 
     async def _done(self, entry: Entry) -> None:
-        try:
-            await self.inbox.done(entry.id)
-        except Exception:  # processed already: the worker will find it again and see it done in the database
-            log.warning("could not mark inbox row %s done", entry.id, exc_info=True)
+        self.inbox.done(entry.id)
 
     async def _later(self, entry: Entry, exc: BaseException) -> None:
         """The database cannot take the turn now: the row waits and is tried again after a back-off."""

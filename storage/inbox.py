@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text, UniqueConstraint, delete, func, select, update
+from sqlalchemy import JSON, Index, Integer, String, Text, UniqueConstraint, delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -101,6 +101,7 @@ class Inbox:
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.now = now
         self._queue: list[_Write] = []
+        self._done: list[int] = []
         self._writer: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()  # one writer at a time: no busy-waiting on SQLite's lock in-process
 
@@ -120,8 +121,17 @@ class Inbox:
         return await write.done
 
     async def _write_queued(self) -> None:
-        """Everything queued meanwhile goes into one transaction (one sync to disk for many updates)."""
-        while self._queue:
+        """Everything queued meanwhile goes into one transaction (one sync to disk for many updates). Updates to
+        store go first; marks of processed rows wait until none is arriving (a lost mark costs nothing: the
+        row is processed again and found done in the database)."""
+        while self._queue or self._done:
+            if not self._queue:
+                processed, self._done = self._done, []
+                try:
+                    await self._mark_done(processed)
+                except Exception as exc:
+                    log.warning("could not mark %d inbox rows done: %s", len(processed), type(exc).__name__)
+                continue
             batch, self._queue = self._queue, []
             try:
                 ids = await self._insert([w.inc for w in batch])
@@ -136,29 +146,43 @@ class Inbox:
                     w.done.set_result(row_id)
 
     async def _insert(self, incs: Sequence[Incoming]) -> list[int | None]:
+        """Three statements for the whole batch: which keys are known already, the new rows, their ids. A key
+        seen twice in the batch is one update (the second is a redelivery)."""
         now = self.now()
-        rows = [
-            {
-                "channel": inc.channel,
-                "update_key": inc.message_id,
-                "account": inc.user_id,
-                "update": incoming_to_json(inc),
-                "status": PENDING,
-                "attempts": 0,
-                "received_at": now,
-                "next_attempt_at": now + LEASE,  # the receiver processes it at once; the worker only if that dies
-            }
-            for inc in incs
-        ]
+        keys = list(dict.fromkeys((inc.channel, inc.message_id) for inc in incs))
+        key = tuple_(InboxRow.channel, InboxRow.update_key)
         insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
         async with self._lock, self.sessions() as s, s.begin():
-            ids: dict[tuple[str, str], int] = {}
-            for inc, row in zip(incs, rows, strict=True):  # a statement per row keeps RETURNING simple everywhere
-                stmt = insert(InboxRow).values(**row).on_conflict_do_nothing().returning(InboxRow.id)
-                got = (await s.execute(stmt)).scalar_one_or_none()
-                if got is not None:
-                    ids[(inc.channel, inc.message_id)] = got
-        return [ids.get((inc.channel, inc.message_id)) for inc in incs]
+            known = set((await s.execute(select(InboxRow.channel, InboxRow.update_key).where(key.in_(keys)))).all())
+            first = {(inc.channel, inc.message_id): inc for inc in reversed(incs)}
+            new = [k for k in keys if k not in known]
+            if new:
+                rows = [
+                    {
+                        "channel": channel,
+                        "update_key": update_key,
+                        "account": first[(channel, update_key)].user_id,
+                        "update": incoming_to_json(first[(channel, update_key)]),
+                        "status": PENDING,
+                        "attempts": 0,
+                        "received_at": now,
+                        # The receiver processes it at once; the worker takes it only if that receiver dies.
+                        "next_attempt_at": now + LEASE,
+                    }
+                    for channel, update_key in new
+                ]
+                await s.execute(insert(InboxRow).on_conflict_do_nothing(), rows)
+                got = await s.execute(select(InboxRow.id, InboxRow.channel, InboxRow.update_key).where(key.in_(new)))
+                ids = {(channel, update_key): row_id for row_id, channel, update_key in got.all()}
+            else:
+                ids = {}
+        out: list[int | None] = []
+        taken: set[tuple[str, str]] = set()
+        for inc in incs:
+            k = (inc.channel, inc.message_id)
+            out.append(ids.get(k) if k not in taken else None)
+            taken.add(k)
+        return out
 
     # --- processing ----------------------------------------------------------------------------------------
 
@@ -166,6 +190,7 @@ class Inbox:
         """Pending rows whose lease ran out (their receiver died or gave up), oldest first, taken for a lease.
         `orphans_before`: also the rows taken before then, whatever their lease — a process that starts knows
         that what was received before it started has no receiver left in it."""
+        await self.settle()  # rows processed a moment ago are marked done first, not taken again
         now = self.now()
         due = InboxRow.next_attempt_at <= now
         if orphans_before is not None:
@@ -181,10 +206,21 @@ class Inbox:
                 row.next_attempt_at = now + LEASE
         return [Entry(r.id, incoming_from_json(r.update), r.attempts) for r in taken]
 
-    async def done(self, row_id: int) -> None:
+    def done(self, row_id: int) -> None:
+        """The row's turn has committed: it is marked done with the next write (no one waits for it)."""
+        self._done.append(row_id)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_queued())
+
+    async def settle(self) -> None:
+        """Until every queued write is on disk (shutdown, tests)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
+    async def _mark_done(self, ids: list[int]) -> None:
         async with self._lock, self.sessions() as s, s.begin():
             await s.execute(
-                update(InboxRow).where(InboxRow.id == row_id).values(status=DONE, done_at=self.now(), last_error=None)
+                update(InboxRow).where(InboxRow.id.in_(ids)).values(status=DONE, done_at=self.now(), last_error=None)
             )
 
     async def retry_later(self, row_id: int, error: str) -> bool:
@@ -213,11 +249,13 @@ class Inbox:
     # --- the operator's view -------------------------------------------------------------------------------
 
     async def counts(self) -> dict[str, int]:
+        await self.settle()
         async with self.sessions() as s:
             rows = await s.execute(select(InboxRow.status, func.count()).group_by(InboxRow.status))
             return {status: n for status, n in rows.all()}
 
     async def listing(self, failed_only: bool = False, limit: int = 100) -> list[InboxRow]:
+        await self.settle()
         async with self.sessions() as s:
             query = select(InboxRow).order_by(InboxRow.id.desc()).limit(limit)
             query = query.where(InboxRow.status == FAILED) if failed_only else query.where(InboxRow.status != DONE)

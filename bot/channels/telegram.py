@@ -31,12 +31,9 @@ from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeDefault,
-    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
-    Message,
-    Update,
 )
 from telegram.constants import FileSizeLimit
 from telegram.error import (
@@ -120,81 +117,90 @@ def keyboard(message: Rendered) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def _chat_kind(message: Message) -> ChatKind:
-    return ChatKind.PRIVATE if message.chat.type == "private" else ChatKind.GROUP
+def _kind(chat: dict[str, Any]) -> ChatKind:
+    return ChatKind.PRIVATE if chat.get("type") == "private" else ChatKind.GROUP
 
 
-def to_incoming(update: Update, bot_username: str | None) -> Incoming | None:
-    """The neutral form of an update; None for updates no flow cares about."""
-    key = str(update.update_id)
-    cq = update.callback_query
+def _name(user: dict[str, Any]) -> str:
+    return " ".join(str(user[k]) for k in ("first_name", "last_name") if user.get(k))
+
+
+def to_incoming(update: dict[str, Any], bot_username: str | None) -> Incoming | None:
+    """The neutral form of an update, read from Telegram's JSON (the Bot API's shapes: Message, CallbackQuery);
+    None for updates no flow cares about. Raises KeyError, TypeError or ValueError for a malformed one."""
+    key = str(int(update["update_id"]))
+    cq = update.get("callback_query")
+    if cq is not None and not isinstance(cq, dict):
+        raise ValueError("callback_query is not an object")
     if cq is not None:
-        if cq.data is None or cq.message is None:
+        msg, data = cq.get("message"), cq.get("data")
+        if not isinstance(data, str) or not isinstance(msg, dict):
             return None
-        msg = cq.message
-        kind = ChatKind.PRIVATE if msg.chat.type == "private" else ChatKind.GROUP
+        user = cq["from"]
+        # The press is answered (the client's spinner stops) once it has been processed: keep its id.
+        raw = {"callback_query_id": str(cq["id"])}
         return Incoming(
             CHANNEL,
-            str(msg.chat.id),
-            kind,
-            str(cq.from_user.id),
+            str(int(msg["chat"]["id"])),
+            _kind(msg["chat"]),
+            str(int(user["id"])),
             key,
-            Choice(cq.data),
-            cq.from_user.language_code,
-            cq.from_user.full_name,
-            update,
+            Choice(data),
+            user.get("language_code"),
+            _name(user),
+            raw,
         )
-    message = update.message
-    if message is None or message.from_user is None:
-        return None
-    user = message.from_user
+    message = update.get("message")
+    if message is None:
+        return None  # edits, membership changes: nothing for a flow
+    if not isinstance(message, dict):
+        raise ValueError("message is not an object")
+    if not isinstance(message.get("from"), dict):
+        return None  # a channel post
+    user, chat = message["from"], message["chat"]
+    caption = message.get("caption")
     payload: Payload | None = None
-    if message.text:
-        payload = parse_text(message.text)
-        if bot_username and isinstance(payload, Command) and "@" in message.text.split()[0]:
-            target = message.text.split()[0].split("@", 1)[1]
+    if isinstance(message.get("text"), str) and message["text"]:
+        text = message["text"]
+        payload = parse_text(text)
+        if bot_username and isinstance(payload, Command) and "@" in text.split()[0]:
+            target = text.split()[0].split("@", 1)[1]
             if target.lower() != bot_username.lower():
                 return None  # a command for another bot in the group
-    elif message.photo:
-        largest = message.photo[-1]
-        payload = Media(largest.file_id, "photo", message.caption, largest.file_size)
-    elif message.document is not None and (message.document.mime_type or "").startswith("image/"):
-        # Sent "as a file", a photo keeps its EXIF (capture time).
-        doc = message.document
-        payload = Media(doc.file_id, "file", message.caption, doc.file_size, doc.file_name)
-    elif message.document is not None:
-        payload = Media(
-            message.document.file_id, "file", message.caption, message.document.file_size, message.document.file_name
-        )
-    elif message.location is not None:
-        payload = Location(message.location.latitude, message.location.longitude)
+    elif message.get("photo"):
+        largest = message["photo"][-1]
+        payload = Media(str(largest["file_id"]), "photo", caption, largest.get("file_size"))
+    elif isinstance(message.get("document"), dict):
+        # Sent "as a file", a photo keeps its EXIF (capture time); other files are taken as files too.
+        doc = message["document"]
+        payload = Media(str(doc["file_id"]), "file", caption, doc.get("file_size"), doc.get("file_name"))
+    elif isinstance(message.get("location"), dict):
+        where = message["location"]
+        payload = Location(float(where["latitude"]), float(where["longitude"]))
     if payload is None:
         return None
     return Incoming(
         CHANNEL,
-        str(message.chat.id),
-        _chat_kind(message),
-        str(user.id),
+        str(int(chat["id"])),
+        _kind(chat),
+        str(int(user["id"])),
         key,
         payload,
-        user.language_code,
-        user.full_name,
-        update,
+        user.get("language_code"),
+        _name(user),
+        None,
     )
 
 
-def parse_update(body: bytes, bot: Bot) -> Update | None:
-    """A webhook body as an Update; None for anything that is not one (the route answers 400)."""
+def parse_update(body: bytes) -> dict[str, Any] | None:
+    """A webhook body as an update; None for anything that is not one (the route answers 400)."""
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
         return None
-    try:
-        return Update.de_json(data, bot)
-    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
-        return None
+    return data
 
 
 class TelegramChannel:
@@ -301,7 +307,7 @@ class TelegramChannel:
                 continue
             for update in updates:
                 try:
-                    await self._take(update)
+                    await self._take(update.to_dict())
                 except Unavailable:
                     await self._pause(2.0)
                     break
@@ -311,25 +317,28 @@ class TelegramChannel:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), seconds)
 
-    async def _take(self, update: Update) -> None:
-        """Store the update (raises Unavailable when it cannot be); its processing, and the answer to a button
-        press, follow in the background."""
+    async def _take(self, update: dict[str, Any]) -> None:
+        """Store the update (raises Unavailable when it cannot be; ValueError, KeyError or TypeError when it is
+        not an update); its processing, and the answer to a button press, follow in the background."""
         inc = to_incoming(update, self.bot_username)
-        receipt = await self.handle(inc) if inc is not None and self.handle is not None else None
-        cq: CallbackQuery | None = update.callback_query
-        if cq is not None or receipt is not None:
-            task = asyncio.create_task(self._after(cq, receipt))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        if inc is None or self.handle is None:
+            return
+        receipt = await self.handle(inc)
+        task = asyncio.create_task(self._after(inc, receipt))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-    async def _after(self, cq: CallbackQuery | None, receipt: Receipt | None) -> None:
-        outcome = await receipt.outcome() if receipt is not None else None
-        if cq is None:
+    async def _after(self, inc: Incoming, receipt: Receipt) -> None:
+        outcome = await receipt.outcome()
+        press = inc.raw.get("callback_query_id") if isinstance(inc.raw, dict) else None
+        if press is None:
             return
         # Always answer a press, so the client stops its spinner; a refusal shows as a pop-up.
-        toast = outcome.toast if outcome is not None else None
+        toast = outcome.toast
         try:
-            await cq.answer(text=toast[:200] if toast else None, show_alert=bool(toast and len(toast) > 60))
+            await self.bot.answer_callback_query(
+                press, text=toast[:200] if toast else None, show_alert=bool(toast and len(toast) > 60)
+            )
         except TelegramError as err:
             log.info("answerCallbackQuery failed: %s", err)
 
@@ -342,13 +351,15 @@ class TelegramChannel:
             body = await read_capped(request, MAX_WEBHOOK_BYTES)
             if body is None:
                 return web.Response(status=413)
-            update = parse_update(body, self.bot)
+            update = parse_update(body)
             if update is None:
                 return web.Response(status=400)
             try:
                 await self._take(update)
             except Unavailable:
                 return web.Response(status=503)  # not stored: Telegram delivers it again
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+                return web.Response(status=400)  # an update_id, but not an update we can read
             return web.Response(status=200)
 
         return web.post("/telegram/webhook", receive)

@@ -15,6 +15,7 @@ import itertools
 import logging
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -268,7 +269,7 @@ class WeComChannel:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ids = itertools.count(1)
         self._cards: dict[str, dict[str, str]] = {}  # task_id → {button key: label}, to mark the pressed one
-        self.events: list[str] = []  # "ack …" / "handled …", for tests of the acknowledge-first order
+        self.events: deque[str] = deque(maxlen=100)  # "ack …" / "handled …": the acknowledge-first order
 
     async def start(self, handle: Handle) -> None:
         self.handle = handle  # callbacks arrive on routes(); nothing to start
