@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from bot.app import App
 from bot.config import Settings
 from bot.messages import Command, TextIn
+from bot.notices import operator as wording
 from storage import admin, demo
 from storage.models import AuditEvent, Hazard, OutboxMessage, ProcessedUpdate
 from tests.conftest import START
@@ -424,3 +425,83 @@ def test_inbox_file_lives_beside_the_database(tmp_path: Path) -> None:
 
     assert inbox_url(f"sqlite+aiosqlite:///{tmp_path}/anzebot.db") == f"sqlite+aiosqlite:///{tmp_path}/anzebot.inbox.db"
     assert inbox_url("postgresql+asyncpg://u@h/db") == "postgresql+asyncpg://u@h/db"
+
+
+# --- the operator ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("service", [{"operator_chat": "telegram:15"}], indirect=True)
+async def test_the_operator_hears_once_an_hour_in_their_chat(service: Service) -> None:
+    w = service
+    for _ in range(3):  # a storm of the same report is one message
+        await w.app.operator.tell("inbox:test", wording.update_failed("telegram", "42", "RuntimeError: test"))
+    await w.replies(15, "[anzebot]")
+    assert len([c for c in w.fake.sent(15) if "[anzebot]" in c.text]) == 1
+    async with w.app.readonly() as s:
+        rows = (await s.execute(select(OutboxMessage.priority).where(OutboxMessage.key.like("op:%")))).all()
+    assert [p for (p,) in rows] == [10]  # before every notice
+
+
+async def test_the_daily_check_prunes_and_reports_a_broken_audit_chain(h: Harness, clock: Any) -> None:
+    expert = await h.login("王建国")
+    await h.say(expert, "/whoami")
+    clock.shift(dt.timedelta(days=3))
+    await h.say(expert, "/whoami")
+    async with h.app.sessions() as s, s.begin():
+        await s.execute(
+            AuditEvent.__table__.update().where(AuditEvent.id == 3).values(data='{"tampered":1}')  # type: ignore[attr-defined]
+        )
+    await h.app.jobs.daily()
+    async with h.app.readonly() as s:
+        kept = (await s.execute(select(func.count()).select_from(ProcessedUpdate))).scalar_one()
+    assert kept == 1  # the update of three days ago is past the de-duplication window
+    assert any("daily audit check failed at event 3" in line for line in h.app.operator.reports)
+
+
+def test_the_inbox_command_lists_and_retries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    import asyncio as aio
+
+    from bot.cli import main
+    from bot.messages import ChatKind, Incoming
+    from storage.db import make_engine
+    from storage.inbox import Inbox
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
+    monkeypatch.setenv("ANZEBOT_DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)
+
+    async def failed_row() -> int:
+        engine = make_engine(f"sqlite+aiosqlite:///{tmp_path}/cli.inbox.db")
+        box = Inbox(engine)
+        await box.prepare()
+        row_id = await box.accept(Incoming("telegram", "1", ChatKind.PRIVATE, "1", "77", TextIn("hi")))
+        assert row_id is not None
+        await box.fail(row_id, "RuntimeError: boom")
+        await engine.dispose()
+        return row_id
+
+    row_id = aio.run(failed_row())
+    assert main(["inbox", "--failed"]) == 0
+    out = capsys.readouterr().out
+    assert "failed: 1" in out and "RuntimeError: boom" in out
+    assert main(["inbox", "--retry", str(row_id)]) == 0
+    assert "queued again" in capsys.readouterr().out
+    assert main(["inbox", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["counts"] == {"pending": 1}
+    assert main(["inbox", "--retry", "999"]) == 1
+
+
+async def test_a_refused_big_upload_leaves_no_bytes_behind(web: TestClient) -> None:
+    from aiohttp import FormData
+
+    app: App = web.app_under_test  # type: ignore[attr-defined]
+    chat = app.adapters["webchat"]
+    before = await (await web.post("/api/login", json={"person": 1}, headers=W)).json()
+    for _ in range(3):
+        form = FormData()
+        form.add_field("file", b"%PDF" + b"0" * (16 * 1024 * 1024), filename="a.pdf", content_type="image/jpeg")
+        form.add_field("user", before["user"])
+        form.add_field("chat", before["user"])
+        assert (await web.post("/api/upload", data=form, headers=W)).status == 200
+    await until(lambda: not app.router.busy, "the uploads processed")
+    assert chat.uploads == {}  # type: ignore[attr-defined]
