@@ -21,7 +21,6 @@ import socket
 import sqlite3
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,6 +32,7 @@ from bot.app import App
 from bot.config import Settings
 from storage import demo
 from tests.fakes import wecom_api
+from tests.fakes.process import run_service, wait_healthy
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.wecom_api import Callbacks, FakeWeCom
 
@@ -128,21 +128,7 @@ def start(db: Path, folder: Path, port: int, tg_url: str, wc_url: str, token: st
         "ANZEBOT_WECOM_AES_KEY": wecom_api.AES_KEY,
         "ANZEBOT_WECOM_API_URL": wc_url,
     }
-    with (folder / "service.log").open("ab") as log:
-        prof = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.environ.get("BENCH_PROFILE") else []
-        return subprocess.Popen([sys.executable, *prof, "-m", "bot.cli", "run"], env=env, stdout=log, stderr=log)
-
-
-async def healthy(http: aiohttp.ClientSession, port: int) -> None:
-    for _ in range(600):
-        try:
-            async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
-                if r.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.1)
-    raise SystemExit("the service did not start")
+    return run_service(env, folder / "service.log")
 
 
 async def settled(db: Path, expected: int, seconds: float = 300) -> None:
@@ -188,7 +174,7 @@ async def main() -> None:
     expected = 0
     try:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
-            await healthy(http, port)
+            await wait_healthy(port, child, folder / "service.log")
             bare = await baseline(http)
             print(f"{'baseline: a bare aiohttp route (' + str(BURST) + ' at once)':<38} {quantiles(bare)}")
 

@@ -5,12 +5,9 @@ gets their answer."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import aiohttp
@@ -20,6 +17,7 @@ from bot.app import App
 from bot.config import Settings
 from storage import admin, demo
 from storage.models import ProcessedUpdate
+from tests.fakes.process import run_service, wait_healthy
 from tests.fakes.telegram_api import FakeTelegram
 from tests.harness import jpeg
 
@@ -49,31 +47,6 @@ def env_for(db_url: str, tmp_path: Path, port: int, api: str, token: str) -> dic
     }
 
 
-def tail(log: Path) -> str:
-    return log.read_text(errors="replace")[-2000:]
-
-
-async def started(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
-    """Until /healthz answers 200 (the service takes updates); bounded for a broken start."""
-    async with aiohttp.ClientSession() as http:
-        for _ in range(300):
-            if proc.poll() is not None:
-                raise AssertionError(f"the service exited: {tail(log)}")
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
-                    if r.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"the service did not start: {tail(log)}")
-
-
-def run(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:  # a pipe nobody reads would fill and stall the service
-        return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], env=env, stdout=out, stderr=out)
-
-
 async def test_killed_after_its_200s_and_started_again_nothing_is_lost(db_url: str, tmp_path: Path) -> None:
     fake = FakeTelegram()
     api = await fake.start()
@@ -89,9 +62,9 @@ async def test_killed_after_its_200s_and_started_again_nothing_is_lost(db_url: s
     port = free_port()
     env = env_for(db_url, tmp_path, port, api, fake.token)
     log = tmp_path / "service.log"
-    first = run(env, log)
+    first = run_service(env, log)
     try:
-        await started(port, first, log)
+        await wait_healthy(port, first, log)
         updates = [fake.text(fake.user(uid, name), "/whoami") for name, uid in PEOPLE.items()]
         updates.append(fake.photo(fake.user(11, "王建国"), jpeg(), caption="四级 临边防护缺失 位置：1#楼5层"))
         async with aiohttp.ClientSession() as http:
@@ -113,9 +86,9 @@ async def test_killed_after_its_200s_and_started_again_nothing_is_lost(db_url: s
     await dead.dispose()
     assert sum(kept.values()) == len(updates)  # every 200 was an update on disk (most still pending)
 
-    second = run(env, log)
+    second = run_service(env, log)
     try:
-        await started(port, second, log)
+        await wait_healthy(port, second, log)
 
         def answered() -> bool:
             whoami = [uid for _, uid in PEOPLE.items() if any("您是" in c.text for c in fake.sent(uid))]

@@ -33,6 +33,7 @@ from tests.fakes.recorder import expect
 from tests.fakes.telegram_api import FakeTelegram
 from tests.harness import Harness, texts
 from tests.test_flow_lifecycle import report_level3
+from tests.test_webchat_e2e import Browser, browser  # noqa: F401 (the fixture)
 
 SECRET = "hook-Secret_42"
 HOOK = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
@@ -353,21 +354,10 @@ async def test_one_account_flooding_waits_its_turn_in_order(rich: Harness, clock
 
 
 @pytest.fixture
-async def web(db_url: str, tmp_path: Path) -> AsyncIterator[TestClient]:
-    with time_machine.travel(START, tick=True):
-        app = App(Settings(database_url=db_url, media_dir=tmp_path / "media", _env_file=None))  # type: ignore[call-arg]
-        await app.prepare()
-        async with app.sessions() as s, s.begin():
-            await demo.seed(s)
-        await app.start(serve=False)
-        client = TestClient(TestServer(app.web_app(), host="127.0.0.1"))
-        await client.start_server()
-        client.app_under_test = app  # type: ignore[attr-defined]
-        try:
-            yield client
-        finally:
-            await client.close()
-            await app.stop()
+async def web(browser: Browser) -> TestClient:  # noqa: F811 (the fixture imported above)
+    """The web chat over real HTTP (tests/test_webchat_e2e.py's browser), by its client."""
+    browser.client.app_under_test = browser.app  # type: ignore[attr-defined]
+    return browser.client
 
 
 W = {"X-Anzebot-Webchat": "1"}
