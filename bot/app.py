@@ -218,6 +218,8 @@ class App:
             f"anzebot_outbox_expired_total {st.expired}",
             "# TYPE anzebot_outbox_rerouted_total counter",
             f"anzebot_outbox_rerouted_total {st.rerouted}",
+            "# TYPE anzebot_updates_refused_total counter",
+            f"anzebot_updates_refused_total {self.router.refused}",
             "# TYPE anzebot_updates_retried_total counter",
             f"anzebot_updates_retried_total {self.router.retried}",
             "# TYPE anzebot_inbox_rows gauge",

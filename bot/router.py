@@ -87,6 +87,7 @@ class Router:
         self.duplicates = 0
         self.errors = 0
         self.retried = 0
+        self.refused = 0  # updates not stored: the platform was told to deliver them again
 
     def _lock(self, inc: Incoming) -> asyncio.Lock:
         key = (inc.channel, inc.chat_id, inc.user_id)
@@ -104,6 +105,7 @@ class Router:
         try:
             row_id = await self.inbox.accept(inc)
         except InboxUnavailable as exc:
+            self.refused += 1
             raise Unavailable(str(exc)) from exc
         finally:
             self._receiving -= 1
@@ -157,7 +159,7 @@ class Router:
         return False
 
     async def handle(self, inc: Incoming) -> Outcome:
-        """Store and process one update, and wait for it (tests, benchmarks, the operator's retry)."""
+        """Store and process one update, and wait for it (tests, benchmarks)."""
         return await (await self.receive(inc)).outcome()
 
     @property

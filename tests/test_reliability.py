@@ -80,21 +80,19 @@ async def service(db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -
     fake = FakeTelegram()
     url = await fake.start()
     with time_machine.travel(START, tick=False) as clock:
-        app = App(
-            Settings(
-                database_url=db_url,
-                media_dir=tmp_path / "media",
-                webchat=False,
-                telegram_token=fake.token,
-                telegram_api_url=url,
-                telegram_webhook_url="https://bot.example.org/telegram/webhook",
-                telegram_webhook_secret=SECRET,
-                database_wait_ms=200,
-                inbox_wait_ms=200,
-                _env_file=None,
-                **overrides,
-            )
-        )  # type: ignore[call-arg]
+        settings: dict[str, Any] = {
+            "database_url": db_url,
+            "media_dir": tmp_path / "media",
+            "webchat": False,
+            "telegram_token": fake.token,
+            "telegram_api_url": url,
+            "telegram_webhook_url": "https://bot.example.org/telegram/webhook",
+            "telegram_webhook_secret": SECRET,
+            "database_wait_ms": 200,
+            "inbox_wait_ms": 200,
+            "_env_file": None,
+        }
+        app = App(Settings(**(settings | overrides)))
         await app.prepare()
         async with app.sessions() as s, s.begin():
             await demo.seed(s, channel="telegram", groups={"XC-P001": "-1001234567890"})
@@ -495,3 +493,16 @@ async def test_a_refused_big_upload_leaves_no_bytes_behind(web: TestClient) -> N
         assert (await web.post("/api/upload", data=form, headers=W)).status == 200
     await until(lambda: not app.router.busy, "the uploads processed")
     assert chat.uploads == {}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("service", [{"telegram_webhook_url": None, "telegram_poll_timeout": 1}], indirect=True)
+async def test_long_polling_moves_its_offset_only_past_stored_updates(service: Service) -> None:
+    w, fake = service, service.fake
+    async with held(inbox_url_of(w.app), ("inbox",)):
+        update = fake.push(fake.text(fake.user(12, "陈经理"), "/whoami"))
+        # Each poll gets the update, cannot store it, and asks again from the same offset after a pause.
+        await until(lambda: w.app.router.refused >= 2, "two polls that could not store it")
+        assert [u["update_id"] for u in fake.updates] == [update["update_id"]]  # not confirmed to Telegram
+    await w.replies(12, "您是")
+    await until(lambda: not fake.updates, "the offset moved past it")
+    assert len([c for c in fake.sent(12) if "您是" in c.text]) == 1
