@@ -141,7 +141,8 @@ class App:
             readonly=self.readonly,
             on_failed=self._update_failed,
         )
-        self.jobs = Jobs(self.sessions, self.setup, now, self.operator)  # what the timer runs
+        # What the timer runs; between its batches the clock gives way to the messages in hand.
+        self.jobs = Jobs(self.sessions, self.setup, now, self.operator, between=self.router.give_way)
         self.timer: AsyncIOScheduler | None = None
         self._stop = asyncio.Event()
         self._running = asyncio.Lock()  # a job in progress finishes before the database is closed

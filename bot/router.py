@@ -9,6 +9,7 @@ failed and the person hears that nothing was saved. Either way the update stays 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import datetime as dt
 import logging
@@ -81,6 +82,8 @@ class Router:
         self._receiving = 0  # updates being stored right now: their acknowledgements go first
         self._quiet = asyncio.Event()
         self._quiet.set()
+        self._settled = asyncio.Event()  # nothing queued or being processed
+        self._settled.set()
         self._inbound: dict[tuple[str, str], deque[dt.datetime]] = defaultdict(deque)
         self._waiting: dict[tuple[str, str], int] = defaultdict(int)  # an account's updates left to the worker
         self.handled = 0
@@ -118,6 +121,7 @@ class Router:
             return Receipt(later=True)  # stored; the worker takes it when its lease runs out, in order
         done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((Entry(row_id, inc, 0), done))
+        self._settled.clear()
         self._start_processors()
         return Receipt(done)
 
@@ -142,6 +146,8 @@ class Router:
             finally:
                 self._working -= 1
                 self._queue.task_done()
+                if not self.busy:
+                    self._settled.set()
 
     def _flooding(self, account: tuple[str, str]) -> bool:
         """One account sending faster than anyone types: its updates beyond the limit (and those after them, so
@@ -166,6 +172,14 @@ class Router:
     def busy(self) -> bool:
         """Whether an update is being processed, or waits for a processor, right now."""
         return self._working > 0 or not self._queue.empty()
+
+    async def give_way(self, longest: float = 1.0) -> None:
+        """Let the updates in hand now go first, for at most `longest` seconds: the clock calls this between its
+        batches, so a message arriving during a sweep waits for one short batch, not for the whole sweep."""
+        await asyncio.sleep(0)  # the updates that just arrived reach the queue
+        if self.busy:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._settled.wait(), longest)
 
     async def drain(self) -> None:
         """Wait for the updates taken so far to be processed, then stop the processors (shutdown)."""

@@ -1,11 +1,15 @@
-"""What the clock does: the area sweeps, in order, in one transaction; and the daily digest.
+"""What the clock does: the area sweeps, in order, each in small committed batches; and the daily digest.
 
-Each sweep (`sweep(turn) -> int`) finds in the database what fell due in its area, records each milestone once
-under its key and writes the notices; the clock itself holds no state. Safe to run twice at once: the second
-run finds the first one's records (SQLite serialises writers; on PostgreSQL the unique key refuses it)."""
+Each sweep (`sweep(turn, limit) -> Swept`) takes at most `limit` rows whose stored next moment has come, records
+each milestone once under its key, writes the notices and stores each row's next moment; the clock itself holds
+no state. A batch is one short transaction, and between batches the clock lets waiting messages go first: it
+never holds the database's write lock for long. Safe to run twice at once: the second run finds the first one's
+records (SQLite serialises writers; on PostgreSQL rows are taken with SKIP LOCKED and the unique key refuses a
+duplicate)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
@@ -20,11 +24,13 @@ from bot.outbox import Operator
 from storage import audit, complaints, digest, hazards, plans, revisits, training, visits
 from storage.inbox import KEEP
 from storage.models import ProcessedUpdate
+from storage.schedule import Swept
 from storage.turn import Turn
 
 log = logging.getLogger(__name__)
 
-Sweep = Callable[[Turn], Awaitable[int]]
+Sweep = Callable[[Turn, int], Awaitable[Swept]]
+BATCH = 200  # rows per transaction: a batch of due hazards with their notices takes about 0.1 s
 
 SWEEPS: tuple[Sweep, ...] = (
     visits.sweep,  # what closed visits still owe
@@ -43,21 +49,30 @@ class Jobs:
         setup: Deployment,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         operator: Operator | None = None,
+        between: Callable[[], Awaitable[None]] = lambda: asyncio.sleep(0),
     ) -> None:
         self.sessions = sessions
         self.setup = setup
         self.now = now
         self.operator = operator
+        self.between = between  # awaited between batches: the service lets its waiting messages go first
 
-    async def sweep(self) -> int:
+    async def sweep(self, batch: int = BATCH) -> int:
         """Deal with every milestone that is due and not yet dealt with; how many were."""
-        try:
-            async with self.sessions() as s, s.begin():
-                turn = Turn(s, self.now(), self.setup)
-                return sum([await sweep(turn) for sweep in SWEEPS])
-        except IntegrityError:
-            log.info("another sweep recorded the same reminders first")
-            return 0
+        now, handled = self.now(), 0
+        for area in SWEEPS:
+            while True:
+                try:
+                    async with self.sessions() as s, s.begin():
+                        swept = await area(Turn(s, now, self.setup), batch)
+                except IntegrityError:
+                    log.info("another sweep recorded the same reminders first")
+                    break
+                handled += swept.handled
+                if swept.taken < batch:
+                    break
+                await self.between()
+        return handled
 
     async def digest(self) -> int:
         """One message per person with everything non-urgent that came due; after their quiet hours."""

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage.models import AuditEvent, AuditHead
 
@@ -35,6 +37,41 @@ def event_hash(
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
+def _of_this_transaction(session: Session, name: str, make: Callable[[], Any]) -> Any:
+    """A value kept for the session's current transaction only (a new transaction, or a rollback, starts over)."""
+    transaction = session.get_transaction()
+    cached = session.info.get(name)
+    if cached is None or cached[0] is not transaction:
+        cached = session.info[name] = (transaction, make())
+    return cached[1]
+
+
+async def _head(session: AsyncSession) -> AuditHead:
+    """The chain's head, read (and on PostgreSQL locked) once per transaction: a sweep appending hundreds of
+    events reads it once, not once per event."""
+    holder: list[AuditHead] = _of_this_transaction(session.sync_session, "audit_head", list)
+    if not holder:
+        found = (
+            await session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update())
+        ).scalar_one_or_none()
+        if found is None:
+            found = AuditHead(id=1, last_id=0, last_hash=GENESIS)
+            session.add(found)
+        holder.append(found)
+    return holder[0]
+
+
+@event.listens_for(Session, "before_flush")
+def _write_pending(session: Session, _context: Any, _instances: Any) -> None:
+    """Events appended since the last flush go in first, as plain rows in one statement (an ORM object per event
+    cost more than everything else a sweep does). A flush always comes: appending moves the head, and the head
+    is an ORM row, so neither a query that needs the events nor the commit can miss them."""
+    rows: list[dict[str, Any]] = _of_this_transaction(session, "audit_pending", list)
+    if rows:
+        session.connection().execute(insert(AuditEvent), rows)
+        rows.clear()
+
+
 async def append(
     session: AsyncSession,
     *,
@@ -44,34 +81,32 @@ async def append(
     object_id: str | int,
     data: dict[str, Any] | None = None,
     at: dt.datetime | None = None,
-) -> AuditEvent:
-    """Append one event in the caller's transaction. Locking the head row serialises writers on PostgreSQL;
-    SQLite transactions are already serial (BEGIN IMMEDIATE)."""
-    head = (await session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update())).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=1, last_id=0, last_hash=GENESIS)
-        session.add(head)
+) -> None:
+    """Append one event in the caller's transaction (written with the transaction's next flush, in order).
+    Locking the head row serialises writers on PostgreSQL; SQLite transactions are already serial (BEGIN
+    IMMEDIATE)."""
+    head = await _head(session)
     at = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     # Microseconds survive every backend; the stored value must hash the same when read back.
     payload = canonical(data or {})
     event_id = head.last_id + 1
     digest = event_hash(event_id, at, actor_id, action, object_type, str(object_id), payload, head.last_hash)
-    event = AuditEvent(
-        id=event_id,
-        at=at,
-        actor_id=actor_id,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        data=payload,
-        prev_hash=head.last_hash,
-        hash=digest,
+    pending: list[dict[str, Any]] = _of_this_transaction(session.sync_session, "audit_pending", list)
+    pending.append(
+        {
+            "id": event_id,
+            "at": at,
+            "actor_id": actor_id,
+            "action": action,
+            "object_type": object_type,
+            "object_id": str(object_id),
+            "data": payload,
+            "prev_hash": head.last_hash,
+            "hash": digest,
+        }
     )
-    session.add(event)
     head.last_id = event_id
     head.last_hash = digest
-    await session.flush()
-    return event
 
 
 @dataclass(frozen=True)

@@ -5,16 +5,17 @@ or refers it to the authority. The clock reminds the agency and escalates to the
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import datetime as dt
 
 from bot.domain import complaints as rules
 from bot.domain import escalation
 from bot.domain.roles import Role
 from bot.notices import complaints as notices
 from bot.ports import AccessDenied, ComplaintInfo, Conflict, NotFound, PersonInfo, ServiceError
-from storage import counters, members
+from storage import counters, members, schedule
 from storage.models import Complaint, Person, Project
-from storage.reminder_log import record, recorded
+from storage.reminder_log import Ledger
+from storage.schedule import Swept
 from storage.turn import Area, Turn
 
 HANDLERS = (Role.AGENCY_ADMIN,)
@@ -142,28 +143,38 @@ class Complaints(Area):
             await self.t.notify(authority, f"cp{c.id}:referred", [notices.referred(info)])
         return info
 
-    async def sweep(self) -> int:
+    async def sweep(self, limit: int) -> Swept:
         """The working day before, the day, and the day after the due date: the agency hears; late, the insurer
-        too. A new due date (checking, extension) has its own reminders."""
-        rows = (await self.s.execute(select(Complaint).where(Complaint.status == "open"))).scalars().all()
-        cal, tz, count = self.t.calendar, self.t.tz, 0
+        too. A new due date (checking, extension) has its own reminders; missed ones are superseded."""
+        rows = await schedule.due(self.s, Complaint, self.now, limit)
+        done = await schedule.done_keys(self.s, "complaint", [c.id for c in rows])
+        cal, tz, now, count = self.t.calendar, self.t.tz, self.now, 0
+        moments: dict[int, dt.datetime | None] = {}
+        ledger = Ledger(self.s, "complaint", now)
         for c in rows:
-            due = [(k, at) for k, at in escalation.due_marks(c.due_on, cal, tz) if at <= self.now]
-            if not due:
-                continue
-            k, at = due[-1]
-            key = f"cp{c.id}:{c.due_on.isoformat()}:{k}"
-            if await recorded(self.s, key):
-                continue
-            await record(self.s, key, "complaint", c.id, k, at, "sent", self.now)
-            people = set(await members.with_roles(self.s, c.project_id, HANDLERS))
-            if k == "overdue":
-                people |= set(await members.with_roles(self.s, c.project_id, {Role.INSURER}))
-            await self.t.notify(sorted(people), key, [notices.answer_due(c.number, c.due_on, k == "overdue")])
-            await self.t.audit("complaint.reminded", "complaint", c.id, data={"milestone": k})
-            count += 1
-        return count
+            seen = done.setdefault(c.id, set())
+            marks = escalation.due_marks(c.due_on, cal, tz) if c.status == "open" else []
+            keyed = [(f"cp{c.id}:{c.due_on.isoformat()}:{k}", k, at) for k, at in marks]
+            due = [(key, k, at) for key, k, at in keyed if at <= now and key not in seen]
+            for key, k, at in due[:-1]:
+                ledger.record(key, c.id, k, at, "superseded")
+            if due:
+                await self._remind(c, *due[-1], ledger)
+                count += 1
+            seen.update(key for key, _, _ in due)
+            moments[c.id] = schedule.first_open([(key, at) for key, _, at in keyed], seen)
+        await ledger.write()
+        await schedule.store(self.s, Complaint, moments)
+        return Swept(len(rows), count)
+
+    async def _remind(self, c: Complaint, key: str, k: str, at: dt.datetime, ledger: Ledger) -> None:
+        ledger.record(key, c.id, k, at, "sent")
+        people = set(await members.with_roles(self.s, c.project_id, HANDLERS))
+        if k == "overdue":
+            people |= set(await members.with_roles(self.s, c.project_id, {Role.INSURER}))
+        await self.t.notify(sorted(people), key, [notices.answer_due(c.number, c.due_on, k == "overdue")])
+        await self.t.audit("complaint.reminded", "complaint", c.id, data={"milestone": k})
 
 
-async def sweep(t: Turn) -> int:
-    return await Complaints(t).sweep()
+async def sweep(t: Turn, limit: int) -> Swept:
+    return await Complaints(t).sweep(limit)

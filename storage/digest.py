@@ -1,26 +1,19 @@
-"""The daily digest: non-urgent reminders wait here, one entry per person, and go out as one message per person
-after their quiet hours."""
+"""The daily digest: non-urgent reminders wait here, one entry per person (queued by the clock's ledger,
+`storage/reminder_log.py`), and go out as one message per person after their quiet hours."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
 
 from sqlalchemy import select
 
 from bot.domain.escalation import quiet_end
-from bot.messages import Choices, from_json, to_json
+from bot.messages import Choices, from_json
 from bot.notices import digest as wording
-from storage.models import DigestItem, Person, Reminder
+from storage.models import DigestItem, Person
 from storage.outbox_store import notify_person
 from storage.turn import Turn
-
-
-def queue(t: Turn, reminder: Reminder, people: Iterable[int], entry: Choices) -> None:
-    """`entry` (a line and its buttons) goes into each person's next digest."""
-    for pid in people:
-        t.s.add(DigestItem(person_id=pid, reminder_id=reminder.id, created_at=t.now, items=to_json([entry])))
 
 
 async def send(t: Turn) -> int:

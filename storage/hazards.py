@@ -6,6 +6,9 @@ Every change appends its audit event and the outbox rows of the notices it cause
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -28,7 +31,7 @@ from bot.ports import (
     RectificationInfo,
     ServiceError,
 )
-from storage import audit, counters, digest, members, visits
+from storage import audit, counters, members, schedule, visits
 from storage.models import (
     Acknowledgement,
     AuditEvent,
@@ -38,28 +41,52 @@ from storage.models import (
     Person,
     Project,
     Rectification,
-    Reminder,
 )
-from storage.reminder_log import record
+from storage.reminder_log import Ledger
+from storage.schedule import Swept
 from storage.turn import Area, Turn
 
 MAX_TEXT = 1000
+SAME_DAY_SIDES = frozenset({Role.INSURER, Role.AUTHORITY})  # who must acknowledge a level-1 report
+
+
+@dataclass(frozen=True)
+class Due:
+    """One milestone of one hazard that the clock deals with now: sent, or recorded as superseded."""
+
+    key: str
+    milestone: str
+    at: dt.datetime
+    status: str  # due | superseded
+    step: Milestone | None = None  # a rectification milestone …
+    same_day: frozenset[Role] | None = None  # … or a level-1 repeat, to the sides that have not acknowledged
 
 
 class Hazards(Area):
+    def __init__(self, turn: Turn) -> None:
+        super().__init__(turn)
+        self._photos: dict[int, tuple[str, ...]] = {}  # read ahead for a batch (the clock)
+        self._rosters: dict[int, members.Roster] = {}
+        self._held: list[Project | Person] = []
+        self._schedule: dict[int, list[Milestone]] = {}
+
     # --- views ---------------------------------------------------------------------------------------------
 
     async def info(self, h: Hazard) -> HazardInfo:
         """The handler-facing view of a hazard row."""
         project = await self.s.get(Project, h.project_id)
         reporter = await self.s.get(Person, h.reporter_id)
-        photos = (
-            await self.s.execute(
-                select(HazardPhoto.sha256)
-                .where(HazardPhoto.hazard_id == h.id, HazardPhoto.rectification_id.is_(None))
-                .order_by(HazardPhoto.position)
+        photos = self._photos.get(h.id)
+        if photos is None:
+            photos = tuple(
+                (
+                    await self.s.execute(
+                        select(HazardPhoto.sha256)
+                        .where(HazardPhoto.hazard_id == h.id, HazardPhoto.rectification_id.is_(None))
+                        .order_by(HazardPhoto.position)
+                    )
+                ).scalars()
             )
-        ).scalars()
         lec = (h.lec_l, h.lec_e, h.lec_c, h.lec_d) if h.lec_d is not None else None
         assert project is not None and reporter is not None
         return HazardInfo(
@@ -82,7 +109,7 @@ class Hazards(Area):
             h.created_at,
             h.version,
             lec,  # type: ignore[arg-type]
-            tuple(photos),
+            photos,
         )
 
     async def _rect_info(self, r: Rectification) -> RectificationInfo:
@@ -379,56 +406,120 @@ class Hazards(Area):
     # --- the clock -----------------------------------------------------------------------------------------
 
     async def _acknowledged_roles(self, hazard_id: int) -> set[str]:
-        rows = await self.s.execute(select(Acknowledgement.role).where(Acknowledgement.hazard_id == hazard_id))
-        return set(rows.scalars())
+        return (await self._acknowledged([hazard_id])).get(hazard_id, set())
 
-    async def sweep(self) -> int:
-        """Every milestone of every open hazard that fell due and is not yet dealt with; missed reminders are
-        superseded by the newest."""
-        hazards = (await self.s.execute(select(Hazard).where(Hazard.status != Status.CLOSED.value))).scalars().all()
-        if not hazards:
-            return 0
-        done = set(
-            (
-                await self.s.execute(
-                    select(Reminder.key).where(
-                        Reminder.object_type == "hazard", Reminder.object_id.in_([h.id for h in hazards])
-                    )
-                )
-            ).scalars()
-        )
+    async def _acknowledged(self, ids: list[int]) -> dict[int, set[str]]:
+        found: dict[int, set[str]] = {}
+        if ids:
+            rows = await self.s.execute(
+                select(Acknowledgement.hazard_id, Acknowledgement.role).where(Acknowledgement.hazard_id.in_(ids))
+            )
+            for hazard_id, role in rows.all():
+                found.setdefault(hazard_id, set()).add(role)
+        return found
+
+    def _milestones_of(self, h: Hazard) -> list[Milestone]:
+        """A hazard's rectification milestones (worked out once per batch)."""
+        found = self._schedule.get(h.id)
+        if found is None:
+            setup = self.t.setup
+            found = self._schedule[h.id] = escalation.hazard_milestones(
+                Level(h.level), h.deadline, h.created_at, setup.calendar, setup.tz, setup.chain
+            )
+        return found
+
+    def _marks(self, h: Hazard, acked: set[str]) -> list[tuple[str, dt.datetime]]:
+        """Every moment the clock has for this hazard, keyed as its reminders are."""
+        marks: list[tuple[str, dt.datetime]] = []
+        if h.status == Status.RECTIFYING.value:
+            marks += [(f"hz{h.id}:{m.key}", m.due_at) for m in self._milestones_of(h)]
+        if h.level == Level.ONE and h.status != Status.CLOSED.value and not acked >= SAME_DAY_SIDES:
+            marks += [(f"hz{h.id}:{k}", at) for k, at in escalation.same_day_marks(h.created_at)]
+        return marks
+
+    async def sweep(self, limit: int) -> Swept:
+        """The hazards whose next moment has come: each milestone that fell due and is not yet dealt with (missed
+        reminders are superseded by the newest), then each hazard's next moment."""
+        rows = await schedule.due(self.s, Hazard, self.now, limit)
+        done = await schedule.done_keys(self.s, "hazard", [h.id for h in rows])
+        acked = await self._acknowledged([h.id for h in rows if h.level == Level.ONE])
+        due = {h.id: self._due(h, done.setdefault(h.id, set()), acked.get(h.id, set())) for h in rows}
+        await self._read_ahead([h for h in rows if any(m.status == "due" for m in due[h.id])])
+        ledger = Ledger(self.s, "hazard", self.now)
         count = 0
-        setup, now = self.t.setup, self.now
-        for h in hazards:
-            level = Level(h.level)
-            if h.status == Status.RECTIFYING.value:
-                milestones = escalation.hazard_milestones(
-                    level, h.deadline, h.created_at, setup.calendar, setup.tz, setup.chain
-                )
-                due = [m for m in milestones if m.due_at <= now and f"hz{h.id}:{m.key}" not in done]
-                drop = escalation.superseded(due)
-                for m in due:
-                    key = f"hz{h.id}:{m.key}"
-                    if m.key in drop:
-                        await record(self.s, key, "hazard", h.id, m.key, m.due_at, "superseded", now)
-                        continue
-                    await self._milestone(h, m, key)
+        for h in rows:
+            for m in due[h.id]:
+                if m.status == "superseded":
+                    ledger.record(m.key, h.id, m.milestone, m.at, "superseded")
+                elif m.same_day is not None:
+                    await self._same_day(h, m, m.same_day, ledger)
                     count += 1
-            if level == Level.ONE:
-                count += await self._same_day(h, done)
-        return count
+                else:
+                    assert m.step is not None
+                    await self._milestone(h, m.step, m.key, ledger)
+                    count += 1
+        await ledger.write()
+        moments = {h.id: schedule.first_open(self._marks(h, acked.get(h.id, set())), done[h.id]) for h in rows}
+        await schedule.store(self.s, Hazard, moments)
+        return Swept(len(rows), count)
 
-    async def _milestone(self, h: Hazard, m: Milestone, key: str) -> None:
-        info = await self.info(h)
-        people = await members.with_roles(self.s, h.project_id, m.roles)
-        reminder = await record(
-            self.s, key, "hazard", h.id, m.key, m.due_at, "sent" if m.urgent else "digest", self.now
+    def _due(self, h: Hazard, seen: set[str], acked: set[str]) -> list[Due]:
+        """What fell due for one hazard by now and is not yet dealt with (added to `seen`): its rectification
+        milestones while it is being rectified, and for level 1 the same-day repeats while a side has not
+        acknowledged. Of several missed at once, only the newest is sent."""
+        now, out = self.now, []
+        if h.status == Status.RECTIFYING.value:
+            due = [m for m in self._milestones_of(h) if m.due_at <= now and f"hz{h.id}:{m.key}" not in seen]
+            drop = escalation.superseded(due)
+            out += [
+                Due(f"hz{h.id}:{m.key}", m.key, m.due_at, "superseded" if m.key in drop else "due", step=m) for m in due
+            ]
+        missing = frozenset(r for r in SAME_DAY_SIDES if r.value not in acked)
+        if h.level == Level.ONE and h.status != Status.CLOSED.value and missing:
+            repeats = [
+                (k, at) for k, at in escalation.same_day_renotify(h.created_at, now) if f"hz{h.id}:{k}" not in seen
+            ]
+            out += [
+                Due(f"hz{h.id}:{k}", k, at, "due" if n == len(repeats) - 1 else "superseded", same_day=missing)
+                for n, (k, at) in enumerate(repeats)
+            ]
+        seen.update(m.key for m in out)
+        return out
+
+    async def _read_ahead(self, rows: Sequence[Hazard]) -> None:
+        """What the notices of a batch will need, in four queries instead of four per hazard: the projects and
+        reporters (into the session's identity map), the photos and who holds which role."""
+        if not rows:
+            return
+        project_ids = {h.project_id for h in rows}
+        # Held here: the identity map keeps only what something else refers to.
+        self._held = [
+            *(await self.s.execute(select(Project).where(Project.id.in_(project_ids)))).scalars(),
+            *(await self.s.execute(select(Person).where(Person.id.in_({h.reporter_id for h in rows})))).scalars(),
+        ]
+        photos = await self.s.execute(
+            select(HazardPhoto.hazard_id, HazardPhoto.sha256)
+            .where(HazardPhoto.hazard_id.in_([h.id for h in rows]), HazardPhoto.rectification_id.is_(None))
+            .order_by(HazardPhoto.hazard_id, HazardPhoto.position)
         )
+        self._photos = {h.id: () for h in rows}
+        for hazard_id, sha in photos.all():
+            self._photos[hazard_id] += (sha,)
+        self._rosters = await members.rosters(self.s, project_ids)
+
+    async def _with_roles(self, project_id: int, roles: frozenset[Role]) -> list[int]:
+        roster = self._rosters.get(project_id)
+        return roster.with_roles(roles) if roster else await members.with_roles(self.s, project_id, roles)
+
+    async def _milestone(self, h: Hazard, m: Milestone, key: str, ledger: Ledger) -> None:
+        info = await self.info(h)
+        people = await self._with_roles(h.project_id, m.roles)
         if m.urgent:
+            ledger.record(key, h.id, m.key, m.due_at, "sent")
             responsible = m.roles <= escalation.RESPONSIBLE
             await self.t.notify(people, key, notices.reminder_notice(info, m.key, m.kind, responsible), urgent=True)
         else:
-            digest.queue(self.t, reminder, people, notices.reminder_entry(info, m.key, m.kind))
+            ledger.digest(key, h.id, m.key, m.due_at, people, notices.reminder_entry(info, m.key, m.kind))
         await self.t.audit(
             "hazard.escalated" if m.kind == "escalation" else "hazard.reminded",
             "hazard",
@@ -436,63 +527,63 @@ class Hazards(Area):
             data={"milestone": m.key, "to": people, "urgent": m.urgent},
         )
 
-    async def _same_day(self, h: Hazard, done: set[str]) -> int:
-        acked = await self._acknowledged_roles(h.id)
-        missing = frozenset(r for r in (Role.INSURER, Role.AUTHORITY) if r.value not in acked)
-        if not missing:
-            return 0
-        due = [(k, at) for k, at in escalation.same_day_renotify(h.created_at, self.now) if f"hz{h.id}:{k}" not in done]
-        if not due:
-            return 0
-        for k, at in due[:-1]:  # missed while down: only the newest repeat is sent
-            await record(self.s, f"hz{h.id}:{k}", "hazard", h.id, k, at, "superseded", self.now)
-        k, at = due[-1]
-        key = f"hz{h.id}:{k}"
-        await record(self.s, key, "hazard", h.id, k, at, "sent", self.now)
-        people = await members.with_roles(self.s, h.project_id, missing)
+    async def _same_day(self, h: Hazard, due: Due, missing: frozenset[Role], ledger: Ledger) -> None:
+        ledger.record(due.key, h.id, due.milestone, due.at, "sent")
+        people = await self._with_roles(h.project_id, missing)
         # Urgent: level 1 ignores quiet hours.
-        await self.t.notify(people, key, notices.same_day_renotice(await self.info(h)), urgent=True)
+        await self.t.notify(people, due.key, notices.same_day_renotice(await self.info(h)), urgent=True)
         await self.t.audit(
             "hazard.same_day_repeated",
             "hazard",
             h.id,
             data={"to": people, "missing": sorted(r.value for r in missing)},
         )
-        return 1
 
     async def due_report(self, project_code: str | None = None) -> list[dict[str, Any]]:
-        """What is open, due and late, in working days (`anzebot due`)."""
+        """What is open, due and late, in working days (`anzebot due`). Plain columns, not objects: a province's
+        open hazards are read in one pass."""
         today, cal = self.t.today, self.t.calendar
         query = (
-            select(Hazard, Project)
+            select(Hazard.id, Hazard.number, Project.code, Hazard.level, Hazard.status, Hazard.deadline)
             .join(Project, Project.id == Hazard.project_id)
             .where(Hazard.status != Status.CLOSED.value)
             .order_by(Hazard.deadline, Hazard.level)
         )
+        acks = (
+            select(Acknowledgement.hazard_id, Acknowledgement.role)
+            .join(Hazard, Hazard.id == Acknowledgement.hazard_id)
+            .join(Project, Project.id == Hazard.project_id)
+            .where(Hazard.status != Status.CLOSED.value, Hazard.level == Level.ONE)
+        )
         if project_code:
             query = query.where(Project.code == project_code)
+            acks = acks.where(Project.code == project_code)
+        acked: dict[int, set[str]] = {}
+        for hazard_id, role in (await self.s.execute(acks)).all():
+            acked.setdefault(hazard_id, set()).add(role)
         out = []
-        for h, p in (await self.s.execute(query)).all():
-            if h.deadline < today:
-                state = f"late {cal.working_days_between(h.deadline, today)} wd"
-            elif h.deadline == today:
+        for hazard_id, number, code, level, status, deadline in (await self.s.execute(query)).all():
+            if deadline < today:
+                state = f"late {cal.working_days_between(deadline, today)} wd"
+            elif deadline == today:
                 state = "due today"
             else:
-                state = f"due in {cal.working_days_between(today, h.deadline)} wd"
-            acks = await self._acknowledged_roles(h.id)
+                state = f"due in {cal.working_days_between(today, deadline)} wd"
             out.append(
                 {
-                    "number": h.number,
-                    "project": p.code,
-                    "level": h.level,
-                    "status": h.status,
-                    "deadline": h.deadline.isoformat(),
+                    "number": number,
+                    "project": code,
+                    "level": level,
+                    "status": status,
+                    "deadline": deadline.isoformat(),
                     "state": state,
-                    "unacknowledged": sorted({"insurer", "authority"} - acks) if h.level == 1 else [],
+                    "unacknowledged": sorted({"insurer", "authority"} - acked.get(hazard_id, set()))
+                    if level == Level.ONE
+                    else [],
                 }
             )
         return out
 
 
-async def sweep(t: Turn) -> int:
-    return await Hazards(t).sweep()
+async def sweep(t: Turn, limit: int) -> Swept:
+    return await Hazards(t).sweep(limit)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,6 +11,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.roles import Role
 from bot.ports import NotFound
 from storage.models import Membership, PlanExpert, ServicePlan, Visit
+
+
+@dataclass(frozen=True)
+class Roster:
+    """Who holds which roles in one project (active memberships): read once for a batch of the clock's work
+    instead of once per notice."""
+
+    by_role: Mapping[Role, frozenset[int]]
+
+    def with_roles(self, roles: Iterable[Role]) -> list[int]:
+        """As `with_roles` answers: the people holding any of `roles`, ascending."""
+        return sorted({pid for r in roles for pid in self.by_role.get(r, frozenset())})
+
+
+async def rosters(s: AsyncSession, project_ids: Iterable[int]) -> dict[int, Roster]:
+    wanted = sorted(set(project_ids))
+    found: dict[int, dict[Role, set[int]]] = {pid: {} for pid in wanted}
+    if wanted:
+        rows = await s.execute(
+            select(Membership.project_id, Membership.role, Membership.person_id).where(
+                Membership.project_id.in_(wanted), Membership.active.is_(True)
+            )
+        )
+        for project_id, role, person_id in rows.all():
+            found[project_id].setdefault(Role(role), set()).add(person_id)
+    return {pid: Roster({r: frozenset(p) for r, p in roles.items()}) for pid, roles in found.items()}
 
 
 async def with_roles(s: AsyncSession, project_id: int, roles: Iterable[Role]) -> list[int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -17,10 +17,14 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
+    Table,
     Text,
     UniqueConstraint,
+    event,
+    update,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, attributes, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 
@@ -41,6 +45,10 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+# A moment long past: "the clock should look at this row" (a new row, or one whose schedule changed).
+RECONSIDER = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
 def utcnow() -> dt.datetime:
@@ -71,6 +79,7 @@ class Project(Base):
     risk: Mapped[str] = mapped_column(String(10), default="")  # high | medium | low (001 附件 item 3)
     dangerous_works: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    next_due_at: Mapped[dt.datetime | None] = mapped_column(index=True, default=RECONSIDER)  # storage/schedule
 
 
 class ProjectUnit(Base):
@@ -202,6 +211,7 @@ class Hazard(Base):
     closed_at: Mapped[dt.datetime | None]
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    next_due_at: Mapped[dt.datetime | None] = mapped_column(index=True, default=RECONSIDER)  # storage/schedule
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -435,6 +445,7 @@ class VisitTask(Base):
     due_on: Mapped[dt.date] = mapped_column(Date)
     done_at: Mapped[dt.datetime | None]
     done_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    next_due_at: Mapped[dt.datetime | None] = mapped_column(index=True, default=RECONSIDER)  # storage/schedule
 
 
 class Broadcast(Base):
@@ -491,6 +502,7 @@ class Revisit(Base):
     answered_at: Mapped[dt.datetime | None]
     confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))  # the agency's side
     confirmed_at: Mapped[dt.datetime | None]
+    next_due_at: Mapped[dt.datetime | None] = mapped_column(index=True, default=RECONSIDER)  # storage/schedule
 
 
 class Objection(Base):
@@ -527,6 +539,7 @@ class Complaint(Base):
     answered_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     answered_at: Mapped[dt.datetime | None]
     closed_at: Mapped[dt.datetime | None]
+    next_due_at: Mapped[dt.datetime | None] = mapped_column(index=True, default=RECONSIDER)  # storage/schedule
 
 
 class TrainingSession(Base):
@@ -547,6 +560,7 @@ class TrainingSession(Base):
     photos: Mapped[list[Any]] = mapped_column(default=list)
     evaluation: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    next_due_at: Mapped[dt.datetime | None] = mapped_column(index=True, default=RECONSIDER)  # storage/schedule
 
 
 class Attendance(Base):
@@ -569,3 +583,37 @@ class LearningHours(Base):
     hours: Mapped[float] = mapped_column(Float)
     source: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# --- the clock's schedule ----------------------------------------------------------------------------------
+# A change to what the clock reads puts the row back in front of it (storage/schedule.py reads `next_due_at`).
+# Here, beside the models, so that every write path — chat, CLI, import — has it.
+
+# What each followed table's schedule is computed from.
+WATCHED: dict[type[Any], tuple[str, ...]] = {
+    Hazard: ("status", "level", "deadline"),
+    VisitTask: ("due_on", "done_at"),
+    Revisit: ("status", "ask_on", "limit_on", "contact_id"),
+    Complaint: ("status", "due_on"),
+    TrainingSession: ("starts_at",),
+    Project: (),
+}
+
+
+def _on_update(_mapper: Mapper[Any], _conn: Connection, target: Any) -> None:
+    if attributes.get_history(target, "next_due_at").has_changes():
+        return  # the clock itself set it
+    if any(attributes.get_history(target, name).has_changes() for name in WATCHED[type(target)]):
+        target.next_due_at = RECONSIDER
+
+
+def _policy_changed(_mapper: Mapper[Any], conn: Connection, target: Policy) -> None:
+    # A project's quarters come from its policy.
+    projects = cast(Table, Project.__table__)
+    conn.execute(update(projects).where(projects.c.id == target.project_id).values(next_due_at=RECONSIDER))
+
+
+for _model in WATCHED:
+    event.listen(_model, "before_update", _on_update)
+event.listen(Policy, "after_insert", _policy_changed)
+event.listen(Policy, "after_update", _policy_changed)

@@ -16,12 +16,13 @@ from bot.domain.roles import OrgKind, Role
 from bot.domain.workdays import WorkCalendar
 from bot.notices import visits as notices
 from bot.ports import AccessDenied, Conflict, NotFound, ObligationInfo, PersonInfo, PlanInfo
-from storage import audit, digest, members
+from storage import audit, members, schedule
 from storage.admin import AdminError, find_person, find_project
-from storage.models import PlanExpert, Policy, Project, ProjectUnit, Reminder, ServicePlan, Visit
+from storage.models import PlanExpert, Policy, Project, ProjectUnit, ServicePlan, Visit
 from storage.outbox_store import notify_person
 from storage.people import People
-from storage.reminder_log import record
+from storage.reminder_log import Ledger
+from storage.schedule import Swept
 from storage.turn import Area, Turn
 
 SERVICES = ("inspection", "risk_assessment", "training", "drill", "standardisation", "emergency_plan", "technology")
@@ -129,33 +130,44 @@ class Plans(Area):
         assert project is not None
         return project.name
 
-    async def sweep(self) -> int:
+    async def sweep(self, limit: int) -> Swept:
         """The quarter's full-coverage inspection not yet scheduled 15 days before the quarter ends: tell the
-        agency and the plan's experts, once per project and quarter."""
-        today = self.t.today
-        if self.now < escalation.at_local(today, escalation.REMIND_AT, self.t.tz):
-            return 0
-        done = set((await self.s.execute(select(Reminder.key).where(Reminder.object_type == "project"))).scalars())
+        agency and the plan's experts, once per project and quarter. A project is looked at again on the first
+        day of its next warning window, or the next morning while a window is open and a visit is planned."""
+        today, tz = self.t.today, self.t.tz
+        morning = escalation.at_local(today, escalation.REMIND_AT, tz)
+        tomorrow = escalation.at_local(today + dt.timedelta(days=1), escalation.REMIND_AT, tz)
+        projects = await schedule.due(self.s, Project, self.now, limit)
+        done = await schedule.done_keys(self.s, "project", [p.id for p in projects])
         count = 0
-        for project in (await self.s.execute(select(Project))).scalars().all():
+        moments: dict[int, dt.datetime | None] = {}
+        ledger = Ledger(self.s, "project", self.now)
+        for project in projects:
+            seen = done.setdefault(project.id, set())
+            later: list[dt.datetime] = []
             for o in await project_obligations(self.s, project.id, self.t.calendar):
                 key = f"p{project.id}:{o.key}:unscheduled"
-                if (
-                    not o.key.startswith("quarter-")
-                    or o.done_on is not None
-                    or o.warn_from is None
-                    or not o.warn_from <= today <= o.due_by
-                    or key in done
-                ):
+                if not o.key.startswith("quarter-") or o.done_on is not None or o.warn_from is None:
                     continue
-                if await self._planned(project.id, o.due_by, today):
+                if key in seen or today > o.due_by:
                     continue
-                reminder = await record(self.s, key, "project", project.id, o.key, self.now, "digest", self.now)
-                entry = notices.quarter_unscheduled(project.name, o.key.removeprefix("quarter-"), o.due_by)
-                digest.queue(self.t, reminder, await members.plan_people(self.s, project.id), entry)
-                await self.t.audit("project.quarter_unscheduled", "project", project.id, data={"quarter": o.key})
-                count += 1
-        return count
+                if today < o.warn_from:
+                    later.append(escalation.at_local(o.warn_from, escalation.REMIND_AT, tz))
+                elif self.now < morning:
+                    later.append(morning)
+                elif await self._planned(project.id, o.due_by, today):
+                    later.append(tomorrow)
+                else:
+                    entry = notices.quarter_unscheduled(project.name, o.key.removeprefix("quarter-"), o.due_by)
+                    people = await members.plan_people(self.s, project.id)
+                    ledger.digest(key, project.id, o.key, self.now, people, entry)
+                    await self.t.audit("project.quarter_unscheduled", "project", project.id, data={"quarter": o.key})
+                    seen.add(key)
+                    count += 1
+            moments[project.id] = min(later, default=None)
+        await ledger.write()
+        await schedule.store(self.s, Project, moments)
+        return Swept(len(projects), count)
 
     async def _planned(self, project_id: int, quarter_due: dt.date, today: dt.date) -> bool:
         quarter_start = dt.date(quarter_due.year, (quarter_due.month - 1) // 3 * 3 + 1, 1)
@@ -172,5 +184,5 @@ class Plans(Area):
         return row is not None
 
 
-async def sweep(t: Turn) -> int:
-    return await Plans(t).sweep()
+async def sweep(t: Turn, limit: int) -> Swept:
+    return await Plans(t).sweep(limit)

@@ -15,7 +15,7 @@ from bot.domain.levels import Event, Status, transition
 from bot.domain.roles import Role
 from bot.notices import revisits as notices
 from bot.ports import AccessDenied, Conflict, NotFound, PersonInfo, RevisitInfo, ServiceError
-from storage import members
+from storage import members, schedule
 from storage.models import (
     Hazard,
     Objection,
@@ -30,7 +30,8 @@ from storage.models import (
     VisitTask,
 )
 from storage.people import People
-from storage.reminder_log import record
+from storage.reminder_log import Ledger
+from storage.schedule import Swept
 from storage.turn import Area, Turn
 
 CONTACT_ROLES = (Role.PROJECT_MANAGER, Role.SAFETY_OFFICER)
@@ -221,36 +222,46 @@ class Revisits(Area):
                 by.setdefault(("expert", name), []).append(overall)
         return [(kind, name, len(v), revisit.satisfaction_rate(v)) for (kind, name), v in sorted(by.items())]
 
-    async def sweep(self) -> int:
-        """Ask on the day, ask once more, then hand it to the agency's phone. One record per step."""
-        rows = (
-            await self.s.execute(select(Revisit).where(Revisit.status.in_(("scheduled", "asked", "reasked"))))
-        ).scalars()
+    def _step(self, r: Revisit) -> tuple[str, dt.datetime] | None:
+        """The revisit's next step and when it falls due: ask on the day, ask once more, then the agency's phone."""
+        reask_on, phone_on = revisit.follow_ups(r.ask_on, r.limit_on, self.t.calendar)
+        steps = {"scheduled": ("ask", r.ask_on), "asked": ("reask", reask_on), "reasked": ("phone", phone_on)}
+        if r.status not in steps:
+            return None
+        step, day = steps[r.status]
+        return step, escalation.at_local(day, escalation.REMIND_AT, self.t.tz)
+
+    async def sweep(self, limit: int) -> Swept:
+        """Each revisit whose step has come: one record per step."""
+        rows = await schedule.due(self.s, Revisit, self.now, limit)
         count = 0
-        for r in rows.all():
-            reask_on, phone_on = revisit.follow_ups(r.ask_on, r.limit_on, self.t.calendar)
-            steps = {"scheduled": ("ask", r.ask_on), "asked": ("reask", reask_on), "reasked": ("phone", phone_on)}
-            step, day = steps[r.status]
-            due_at = escalation.at_local(day, escalation.REMIND_AT, self.t.tz)
-            if due_at > self.now:
-                continue
-            key = f"rsv{r.id}:{step}"
-            await record(self.s, key, "revisit", r.id, step, due_at, "sent", self.now)
-            visit = await self.s.get(Visit, r.visit_id)
-            assert visit is not None
-            if step == "phone" or r.contact_id is None:
-                r.status = "phone"
-                line = notices.phone_the_insured(
-                    str(r.form.get("project", "")), str(r.form.get("insured", "")), r.limit_on
-                )
-                await self.t.notify(await members.agency_people(self.s, visit), key, [line])
-            else:
-                r.status = "asked" if step == "ask" else "reasked"
-                await self.t.notify([r.contact_id], key, [notices.invitation(r.id, r.form, again=step == "reask")])
-            await self.t.audit(f"revisit.{step}", "revisit", r.id)
-            count += 1
-        return count
+        moments: dict[int, dt.datetime | None] = {}
+        ledger = Ledger(self.s, "revisit", self.now)
+        for r in rows:
+            step = self._step(r)
+            if step is not None and step[1] <= self.now:
+                await self._take(r, *step, ledger)
+                count += 1
+                step = self._step(r)
+            moments[r.id] = step[1] if step else None
+        await ledger.write()
+        await schedule.store(self.s, Revisit, moments)
+        return Swept(len(rows), count)
+
+    async def _take(self, r: Revisit, step: str, due_at: dt.datetime, ledger: Ledger) -> None:
+        key = f"rsv{r.id}:{step}"
+        ledger.record(key, r.id, step, due_at, "sent")
+        visit = await self.s.get(Visit, r.visit_id)
+        assert visit is not None
+        if step == "phone" or r.contact_id is None:
+            r.status = "phone"
+            line = notices.phone_the_insured(str(r.form.get("project", "")), str(r.form.get("insured", "")), r.limit_on)
+            await self.t.notify(await members.agency_people(self.s, visit), key, [line])
+        else:
+            r.status = "asked" if step == "ask" else "reasked"
+            await self.t.notify([r.contact_id], key, [notices.invitation(r.id, r.form, again=step == "reask")])
+        await self.t.audit(f"revisit.{step}", "revisit", r.id)
 
 
-async def sweep(t: Turn) -> int:
-    return await Revisits(t).sweep()
+async def sweep(t: Turn, limit: int) -> Swept:
+    return await Revisits(t).sweep(limit)

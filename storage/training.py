@@ -27,12 +27,13 @@ from bot.ports import (
     TrainingInfo,
     TrainingOverview,
 )
-from storage import audit, members
+from storage import audit, members, schedule
 from storage.admin import AdminError, find_person, find_project
 from storage.invite_codes import hash_code
 from storage.models import Attendance, LearningHours, Membership, Person, Project, TrainingSession
 from storage.outbox_store import notify_person
-from storage.reminder_log import record, recorded
+from storage.reminder_log import Ledger
+from storage.schedule import Swept
 from storage.turn import Area, Turn
 
 ORGANISERS = ("agency", "insurer")
@@ -318,30 +319,35 @@ class Training(Area):
                 gaps.append((p.name, "custom", held.get((p.id, rules.Kind.CUSTOM), 0)))
         return gaps
 
-    async def sweep(self) -> int:
-        """Reminders the day before and two hours before, once each (a late one is skipped for the nearer one)."""
+    async def sweep(self, limit: int) -> Swept:
+        """Reminders the day before and two hours before, once each (a late one is skipped for the nearer one);
+        nothing once the session has begun."""
         now = self.now
-        rows = (await self.s.execute(select(TrainingSession).where(TrainingSession.starts_at > now))).scalars().all()
+        rows = await schedule.due(self.s, TrainingSession, now, limit)
+        done = await schedule.done_keys(self.s, "training", [t.id for t in rows])
         count = 0
+        moments: dict[int, dt.datetime | None] = {}
+        ledger = Ledger(self.s, "training", now)
         for t in rows:
-            due = [(k, t.starts_at - before) for k, before in rules.REMIND_BEFORE if t.starts_at - before <= now]
-            if not due:
-                continue
-            k, at = due[-1]
-            key = f"tr{t.id}:{k}"
-            if await recorded(self.s, key):
-                continue
-            for skipped, skipped_at in due[:-1]:
-                if not await recorded(self.s, f"tr{t.id}:{skipped}"):
-                    await record(
-                        self.s, f"tr{t.id}:{skipped}", "training", t.id, skipped, skipped_at, "superseded", now
-                    )
-            await record(self.s, key, "training", t.id, k, at, "sent", now)
-            card = notices.reminder(await info(self.s, t), self.t.tz, k)
-            await self.t.notify(await _audience(self.s, t), key, [card])
-            count += 1
-        return count
+            seen = done.setdefault(t.id, set())
+            marks = [(f"tr{t.id}:{k}", k, t.starts_at - before) for k, before in rules.REMIND_BEFORE]
+            if t.starts_at <= now:
+                marks = []
+            due = [(key, k, at) for key, k, at in marks if at <= now and key not in seen]
+            for key, k, at in due[:-1]:
+                ledger.record(key, t.id, k, at, "superseded")
+            if due:
+                key, k, at = due[-1]
+                ledger.record(key, t.id, k, at, "sent")
+                card = notices.reminder(await info(self.s, t), self.t.tz, k)
+                await self.t.notify(await _audience(self.s, t), key, [card])
+                count += 1
+            seen.update(key for key, _, _ in due)
+            moments[t.id] = schedule.first_open([(key, at) for key, _, at in marks], seen)
+        await ledger.write()
+        await schedule.store(self.s, TrainingSession, moments)
+        return Swept(len(rows), count)
 
 
-async def sweep(t: Turn) -> int:
-    return await Training(t).sweep()
+async def sweep(t: Turn, limit: int) -> Swept:
+    return await Training(t).sweep(limit)

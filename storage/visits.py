@@ -14,11 +14,12 @@ from bot.domain.obligations import visit_deadlines
 from bot.domain.roles import Role
 from bot.notices import visits as notices
 from bot.ports import AccessDenied, Conflict, NotFound, PersonInfo, ServiceError, VisitInfo
-from storage import audit, digest, members, revisits
+from storage import audit, members, revisits, schedule
 from storage.admin import AdminError, find_person, find_project
-from storage.models import PlanExpert, Project, Reminder, ServicePlan, Visit, VisitExpert, VisitTask
+from storage.models import PlanExpert, Project, ServicePlan, Visit, VisitExpert, VisitTask
 from storage.outbox_store import notify_person
-from storage.reminder_log import record
+from storage.reminder_log import Ledger
+from storage.schedule import Swept
 from storage.turn import Area, Turn
 
 
@@ -159,43 +160,45 @@ class Visits(Area):
         await self.s.flush()
         return await self._info(visit)
 
-    async def sweep(self) -> int:
+    async def sweep(self, limit: int) -> Swept:
         """What closed visits still owe: a reminder the working day before, on the day, and when late — to the
         visit's leader and the agency (daily digest)."""
-        tasks = (
-            await self.s.execute(
-                select(VisitTask, Visit).join(Visit, Visit.id == VisitTask.visit_id).where(VisitTask.done_at.is_(None))
-            )
-        ).all()
-        if not tasks:
-            return 0
-        done = set((await self.s.execute(select(Reminder.key).where(Reminder.object_type == "visit"))).scalars())
+        tasks = await schedule.due(self.s, VisitTask, self.now, limit)
+        visits = {v.id: v for v in await self._visits({t.visit_id for t in tasks})}
+        done = await schedule.done_keys(self.s, "visit", visits)
         cal, tz, now = self.t.calendar, self.t.tz, self.now
         count = 0
-        for task, visit in tasks:
-            due = [
-                (k, at)
-                for k, at in escalation.due_marks(task.due_on, cal, tz)
-                if at <= now and f"v{visit.id}:{task.milestone}:{k}" not in done
-            ]
-            if not due:
-                continue
-            for k, at in due[:-1]:
-                milestone = f"{task.milestone}:{k}"
-                await record(self.s, f"v{visit.id}:{milestone}", "visit", visit.id, milestone, at, "superseded", now)
-            k, at = due[-1]
-            milestone = f"{task.milestone}:{k}"
-            reminder = await record(self.s, f"v{visit.id}:{milestone}", "visit", visit.id, milestone, at, "digest", now)
-            project = await self.s.get(Project, visit.project_id)
-            assert project is not None
-            entry = notices.task_due(
-                task.milestone, project.name, visit.closed_on or visit.scheduled_on, task.due_on, k == "overdue"
-            )
-            digest.queue(self.t, reminder, await members.agency_people(self.s, visit), entry)
-            await self.t.audit("visit.reminded", "visit", visit.id, data={"milestone": milestone})
-            count += 1
-        return count
+        moments: dict[int, dt.datetime | None] = {}
+        ledger = Ledger(self.s, "visit", now)
+        for task in tasks:
+            visit, seen = visits[task.visit_id], done.setdefault(task.visit_id, set())
+            marks = [] if task.done_at is not None else escalation.due_marks(task.due_on, cal, tz)
+            keyed = [(f"v{visit.id}:{task.milestone}:{k}", k, at) for k, at in marks]
+            due = [(key, k, at) for key, k, at in keyed if at <= now and key not in seen]
+            for key, k, at in due[:-1]:
+                ledger.record(key, visit.id, f"{task.milestone}:{k}", at, "superseded")
+            if due:
+                key, k, at = due[-1]
+                project = await self.s.get(Project, visit.project_id)
+                assert project is not None
+                entry = notices.task_due(
+                    task.milestone, project.name, visit.closed_on or visit.scheduled_on, task.due_on, k == "overdue"
+                )
+                people = await members.agency_people(self.s, visit)
+                ledger.digest(key, visit.id, f"{task.milestone}:{k}", at, people, entry)
+                await self.t.audit("visit.reminded", "visit", visit.id, data={"milestone": f"{task.milestone}:{k}"})
+                count += 1
+            seen.update(key for key, _, _ in due)
+            moments[task.id] = schedule.first_open([(key, at) for key, _, at in keyed], seen)
+        await ledger.write()
+        await schedule.store(self.s, VisitTask, moments)
+        return Swept(len(tasks), count)
+
+    async def _visits(self, ids: set[int]) -> list[Visit]:
+        if not ids:
+            return []
+        return list((await self.s.execute(select(Visit).where(Visit.id.in_(ids)))).scalars())
 
 
-async def sweep(t: Turn) -> int:
-    return await Visits(t).sweep()
+async def sweep(t: Turn, limit: int) -> Swept:
+    return await Visits(t).sweep(limit)

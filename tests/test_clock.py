@@ -9,12 +9,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import time_machine
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, text
 
 from bot.domain.levels import Level
 from bot.ports import HazardDraft
 from bot.render import RICH
-from storage.models import OutboxMessage, Person, Reminder
+from scheduler.jobs import Jobs
+from storage.models import RECONSIDER, Hazard, OutboxMessage, Person, Reminder
 from storage.people import person_info
 from storage.services import SqlServices
 from tests.conftest import make_harness
@@ -214,3 +215,107 @@ def test_due_lists_what_is_late(db_url: str, tmp_path: Path, monkeypatch: object
     out = capsys.readouterr().out  # type: ignore[attr-defined]
     assert "XC-2026-000001  XC-P001  L1  rectifying" in out
     assert "late 2 wd" in out and "not acknowledged by: authority, insurer" in out
+
+
+class Loads:
+    """Counts the hazard rows the ORM builds (each row a query returns becomes one)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, *_: object) -> None:
+        self.count += 1
+
+
+async def test_a_sweep_reads_only_what_is_due(db_url: str, tmp_path: Path) -> None:
+    with time_machine.travel(at(2026, 11, 17, 9, 30), tick=False) as clock:
+        h = await make_harness(db_url, tmp_path, RICH)
+        for day in (20, 24, 26, 27, 30):
+            await report(h, Level.THREE, dt.date(2026, 11, day))
+        await tick(h)  # the reports themselves put the hazards in front of the clock once
+        loads = Loads()
+        event.listen(Hazard, "load", loads)
+        try:
+            clock.move_to(at(2026, 11, 18, 10, 0))
+            assert await h.app.jobs.sweep() == 0
+            assert loads.count == 0  # nothing due: not one hazard row read
+            clock.move_to(at(2026, 11, 19, 8, 30))  # the first one's day-before reminder
+            assert await h.app.jobs.sweep() == 1
+            assert loads.count == 1
+        finally:
+            event.remove(Hazard, "load", loads)
+        async with h.app.readonly() as s:
+            nxt = dict((await s.execute(select(Hazard.deadline, Hazard.next_due_at))).all())
+        assert nxt[dt.date(2026, 11, 20)] == at(2026, 11, 20, 8, 30)  # the day itself comes next
+        assert nxt[dt.date(2026, 11, 30)] == at(2026, 11, 27, 8, 30)  # the working day before
+        await h.app.engine.dispose()
+
+
+async def test_the_due_query_reads_the_index(db_url: str, tmp_path: Path) -> None:
+    h = await make_harness(db_url, tmp_path, RICH)
+    async with h.app.readonly() as s:
+        query = (
+            select(Hazard.id)
+            .where(Hazard.next_due_at <= dt.datetime(2026, 11, 18, tzinfo=dt.UTC))
+            .order_by(Hazard.next_due_at, Hazard.id)
+            .limit(200)
+        )
+        compiled = query.compile(s.get_bind(), compile_kwargs={"literal_binds": True})
+        if s.get_bind().dialect.name == "sqlite":
+            plan = " ".join(str(r) for r in (await s.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))).all())
+            assert "ix_hazards_next_due_at" in plan and "SCAN hazards" not in plan, plan
+        else:
+            await s.execute(text("SET LOCAL enable_seqscan = off"))  # a tiny table: ask whether the index serves
+            plan = " ".join(str(r) for r in (await s.execute(text(f"EXPLAIN {compiled}"))).all())
+            assert "ix_hazards_next_due_at" in plan, plan
+    await h.app.engine.dispose()
+
+
+async def test_a_reopened_hazard_comes_back_to_the_clock(db_url: str, tmp_path: Path) -> None:
+    with time_machine.travel(at(2026, 11, 17, 9, 30), tick=False) as clock:
+        h = await make_harness(db_url, tmp_path, RICH)
+        hazard_id = await report(h, Level.THREE, dt.date(2026, 11, 19))
+        await tick(h)
+        async with h.app.sessions() as s, s.begin():
+            row = await s.get(Hazard, hazard_id)
+            assert row is not None and row.next_due_at == at(2026, 11, 18, 8, 30)
+            row.status = "reviewing"  # evidence submitted: the reminders stop …
+        clock.move_to(at(2026, 11, 18, 8, 30))
+        await tick(h)
+        async with h.app.sessions() as s, s.begin():
+            row = await s.get(Hazard, hazard_id)
+            assert row is not None and row.next_due_at is None
+            row.status = "rectifying"  # … and a rejection brings them back
+            await s.flush()
+            assert row.next_due_at == RECONSIDER
+        clock.move_to(at(2026, 11, 20, 10, 0))  # overdue since 08:30
+        await tick(h)
+        async with h.app.readonly() as s:
+            statuses = dict((await s.execute(select(Reminder.milestone, Reminder.status))).all())
+        assert statuses == {"due-1": "superseded", "due-0": "superseded", "overdue": "digest"}
+        await h.app.engine.dispose()
+
+
+async def test_the_clock_commits_in_batches_and_lets_messages_through(db_url: str, tmp_path: Path) -> None:
+    with time_machine.travel(at(2026, 11, 17, 9, 30), tick=False) as clock:
+        h = await make_harness(db_url, tmp_path, RICH)
+        manager = await h.login("陈经理")
+        for _ in range(6):
+            await report(h, Level.THREE, dt.date(2026, 11, 19))
+        await tick(h)
+        clock.move_to(at(2026, 11, 18, 8, 30))
+        seen: list[str] = []
+
+        async def between() -> None:
+            # While the clock pauses between batches, a person's message is answered, and what the clock
+            # committed so far is there for anyone to read.
+            async with h.app.readonly() as s:
+                seen.append(f"committed {(await s.execute(select(func.count()).select_from(Reminder))).scalar()}")
+            if len(seen) == 1:
+                seen.append("answered" if "您是" in texts(await h.say(manager, "/whoami")) else "silent")
+
+        jobs = Jobs(h.app.sessions, h.app.setup, h.app.now, between=between)
+        assert await jobs.sweep(batch=2) == 6
+        assert seen == ["committed 2", "answered", "committed 4", "committed 6"]
+        assert await jobs.sweep(batch=2) == 0
+        await h.app.engine.dispose()

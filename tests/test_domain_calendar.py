@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import chinese_calendar
 import pytest
 
 from bot.domain.deadlines import deadline_choices, default_deadline, parse_deadline
@@ -106,3 +107,27 @@ def test_default_deadlines_per_level() -> None:
 )
 def test_parse_deadline(text: str, expected: dt.date | None) -> None:
     assert parse_deadline(text, D(2026, 11, 17)) == expected
+
+
+def test_the_year_tables_agree_with_the_calendar_package_day_by_day() -> None:
+    cal = calendar_from_lists(holidays=[D(2026, 12, 24)], workdays=[D(2026, 12, 26)])
+    day = D(2025, 1, 1)
+    while day <= D(2026, 12, 31):
+        expected = day != D(2026, 12, 24) and (day == D(2026, 12, 26) or chinese_calendar.is_workday(day))
+        assert cal.is_workday(day) is expected, day
+        day += dt.timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [(D(2025, 3, 3), D(2025, 3, 3)), (D(2025, 12, 30), D(2026, 1, 5)), (D(2024, 6, 1), D(2031, 2, 1))],
+)
+def test_working_days_between_counts_as_adding_does(start: dt.date, end: dt.date) -> None:
+    count, day = 0, start
+    while day < end:
+        day += dt.timedelta(days=1)
+        count += CAL.is_workday(day)
+    assert CAL.working_days_between(start, end) == count
+    assert CAL.working_days_between(end, start) == 0
+    if count:
+        assert CAL.add_working_days(start, count) <= end

@@ -115,15 +115,14 @@ def superseded(due: list[Milestone]) -> set[str]:
     return drop
 
 
-def same_day_renotify(created_at: dt.datetime, now: dt.datetime) -> list[tuple[str, dt.datetime]]:
+def same_day_marks(created_at: dt.datetime) -> list[tuple[str, dt.datetime]]:
     """Level 1: the same-day report is repeated every two hours until both sides acknowledge it."""
-    out = []
-    for n in range(1, SAME_DAY_MAX_RENOTIFY + 1):
-        at = created_at + n * SAME_DAY_RENOTIFY
-        if at > now:
-            break
-        out.append((f"sameday-{n}", at))
-    return out
+    return [(f"sameday-{n}", created_at + n * SAME_DAY_RENOTIFY) for n in range(1, SAME_DAY_MAX_RENOTIFY + 1)]
+
+
+def same_day_renotify(created_at: dt.datetime, now: dt.datetime) -> list[tuple[str, dt.datetime]]:
+    """The repeats that have fallen due by `now`."""
+    return [(key, at) for key, at in same_day_marks(created_at) if at <= now]
 
 
 def in_quiet_hours(local: dt.time, start: dt.time, end: dt.time) -> bool:
