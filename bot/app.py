@@ -11,6 +11,7 @@ import signal
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,7 +35,7 @@ from storage import admin, outbox_store
 from storage.db import make_engine, migrate, readonly_sessions, sessions, writable
 from storage.inbox import Inbox, inbox_url
 from storage.media import MediaStore
-from storage.turn import Turn
+from storage.turn import Turn, work
 from storage.webchat_directory import WebChatDirectory
 
 log = logging.getLogger(__name__)
@@ -155,8 +156,13 @@ class App:
         return not self.router.busy and not self.dispatcher.busy
 
     def turn(self, s: AsyncSession) -> Turn:
-        """A unit of work on `s` now, under this deployment's rules (for the CLI and tests)."""
+        """A unit of work on `s` now, under this deployment's rules (for the CLI and tests); whoever commits it
+        writes its notices first (`await turn.flush()`)."""
         return Turn(s, self.now(), self.setup)
+
+    def work(self) -> AbstractAsyncContextManager[Turn]:
+        """A turn now in a transaction of its own, committed with its notices when the block ends."""
+        return work(self.sessions, self.now(), self.setup)
 
     # --- HTTP --------------------------------------------------------------------------------------------
 

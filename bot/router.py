@@ -321,6 +321,7 @@ class Router:
                 await dispatch(ctx)
                 conversations.save(conv, ctx.flow, ctx.data, now)
                 replies, locale, person = ctx.replies, ctx.locale, ctx.person
+            await turn.flush()  # the turn's notices, before the reply: they were caused first
             toast = None
             adapter = self.adapters.get(inc.channel)
             if adapter is not None and isinstance(inc.payload, Choice):

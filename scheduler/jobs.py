@@ -25,12 +25,13 @@ from storage import audit, complaints, digest, hazards, plans, revisits, trainin
 from storage.inbox import KEEP
 from storage.models import ProcessedUpdate
 from storage.schedule import Swept
-from storage.turn import Turn
+from storage.turn import Turn, work
 
 log = logging.getLogger(__name__)
 
 Sweep = Callable[[Turn, int], Awaitable[Swept]]
 BATCH = 200  # rows per transaction: a batch of due hazards with their notices takes about 0.1 s
+DIGEST_BATCH = 500  # people per transaction for the daily digest
 
 SWEEPS: tuple[Sweep, ...] = (
     visits.sweep,  # what closed visits still owe
@@ -63,8 +64,8 @@ class Jobs:
         for area in SWEEPS:
             while True:
                 try:
-                    async with self.sessions() as s, s.begin():
-                        swept = await area(Turn(s, now, self.setup), batch)
+                    async with work(self.sessions, now, self.setup) as turn:
+                        swept = await area(turn, batch)
                 except IntegrityError:
                     log.info("another sweep recorded the same reminders first")
                     break
@@ -74,10 +75,17 @@ class Jobs:
                 await self.between()
         return handled
 
-    async def digest(self) -> int:
-        """One message per person with everything non-urgent that came due; after their quiet hours."""
-        async with self.sessions() as s, s.begin():
-            return await digest.send(Turn(s, self.now(), self.setup))
+    async def digest(self, batch: int = DIGEST_BATCH) -> int:
+        """One message per person with everything non-urgent that came due; after their quiet hours. In
+        batches of people, each committed, with messages let through between them."""
+        now, sent = self.now(), 0
+        while True:
+            async with work(self.sessions, now, self.setup) as turn:
+                swept = await digest.send(turn, batch)
+            sent += swept.handled
+            if swept.taken < batch:
+                return sent
+            await self.between()
 
     async def daily(self) -> int:
         """Prune the de-duplication keys past their window, and check the audit chain (the operator hears of a

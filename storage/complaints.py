@@ -72,7 +72,7 @@ class Complaints(Area):
         )
         info = await self._info(c)
         handlers = await members.with_roles(self.s, project_id, HANDLERS)
-        await self.t.notify(handlers, f"cp{c.id}:filed", notices.filed(info, photos))
+        self.t.notify(handlers, f"cp{c.id}:filed", notices.filed(info, photos))
         return info
 
     async def _handled(self, person: PersonInfo, complaint_id: int) -> Complaint:
@@ -95,7 +95,7 @@ class Complaints(Area):
         c.needs_check = True
         c.due_on = rules.due_on(c.filed_at.astimezone(self.t.tz).date(), self.t.calendar, needs_check=True)
         await self.t.audit("complaint.checking", "complaint", c.id, actor=person.id)
-        await self.t.notify([c.complainant_id], f"cp{c.id}:checking", [notices.being_checked(c.number, c.due_on)])
+        self.t.notify([c.complainant_id], f"cp{c.id}:checking", [notices.being_checked(c.number, c.due_on)])
         return await self._info(c)
 
     async def extend(self, person: PersonInfo, complaint_id: int, days: int, reason: str) -> ComplaintInfo:
@@ -115,7 +115,7 @@ class Complaints(Area):
             data={"days": days, "reason": c.extension_reason, "due_on": c.due_on.isoformat()},
         )
         note = notices.extended(c.number, c.due_on, c.extension_reason)
-        await self.t.notify([c.complainant_id], f"cp{c.id}:extended", [note])
+        self.t.notify([c.complainant_id], f"cp{c.id}:extended", [note])
         return await self._info(c)
 
     async def answer(self, person: PersonInfo, complaint_id: int, parts: dict[str, str]) -> ComplaintInfo:
@@ -125,7 +125,7 @@ class Complaints(Area):
         c.answer = {k: parts[k].strip()[:1000] for k in rules.ANSWER_PARTS}
         c.answered_by, c.answered_at, c.status = person.id, self.now, "answered"
         await self.t.audit("complaint.answered", "complaint", c.id, actor=person.id, data=c.answer)
-        await self.t.notify([c.complainant_id], f"cp{c.id}:answer", [notices.answer(c.id, c.number, c.answer)])
+        self.t.notify([c.complainant_id], f"cp{c.id}:answer", [notices.answer(c.id, c.number, c.answer)])
         return await self._info(c)
 
     async def close(self, person: PersonInfo, complaint_id: int, refer: bool) -> ComplaintInfo:
@@ -140,7 +140,7 @@ class Complaints(Area):
         info = await self._info(c)
         if refer:
             authority = await members.with_roles(self.s, c.project_id, {Role.AUTHORITY})
-            await self.t.notify(authority, f"cp{c.id}:referred", [notices.referred(info)])
+            self.t.notify(authority, f"cp{c.id}:referred", [notices.referred(info)])
         return info
 
     async def sweep(self, limit: int) -> Swept:
@@ -172,7 +172,7 @@ class Complaints(Area):
         people = set(await members.with_roles(self.s, c.project_id, HANDLERS))
         if k == "overdue":
             people |= set(await members.with_roles(self.s, c.project_id, {Role.INSURER}))
-        await self.t.notify(sorted(people), key, [notices.answer_due(c.number, c.due_on, k == "overdue")])
+        self.t.notify(sorted(people), key, [notices.answer_due(c.number, c.due_on, k == "overdue")])
         await self.t.audit("complaint.reminded", "complaint", c.id, data={"milestone": k})
 
 

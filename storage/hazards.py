@@ -286,21 +286,21 @@ class Hazards(Area):
         info = await self.info(hazard)
         key = f"hz{hazard.id}:reported"
         urgent = level == Level.ONE
-        await self.t.notify_groups(hazard.project_id, key, [notices.group_card(info)], urgent=urgent)
+        self.t.notify_groups(hazard.project_id, key, [notices.group_card(info)], urgent=urgent)
         responsible = await members.with_roles(self.s, hazard.project_id, plan.responsible)
-        await self.t.notify(responsible, key, notices.responsible_notice(info), skip=person.id, urgent=urgent)
+        self.t.notify(responsible, key, notices.responsible_notice(info), skip=person.id, urgent=urgent)
         followers = [
             p for p in await members.with_roles(self.s, hazard.project_id, plan.followers) if p not in responsible
         ]
         if level == Level.TWO:
             insurers = await members.with_roles(self.s, hazard.project_id, {Role.INSURER})
-            await self.t.notify(insurers, key + ":insurer", notices.insurer_notice(info), skip=person.id)
+            self.t.notify(insurers, key + ":insurer", notices.insurer_notice(info), skip=person.id)
             followers = [p for p in followers if p not in insurers]
-        await self.t.notify(followers, key, notices.follower_notice(info), skip=person.id, urgent=urgent)
+        self.t.notify(followers, key, notices.follower_notice(info), skip=person.id, urgent=urgent)
         if plan.same_day_report:
             targets = await members.with_roles(self.s, hazard.project_id, plan.same_day_report)
             same_day = notices.same_day_report(info)
-            await self.t.notify(targets, key + ":sameday", same_day, skip=person.id, urgent=True)
+            self.t.notify(targets, key + ":sameday", same_day, skip=person.id, urgent=True)
             await self.t.audit("hazard.same_day_report", "hazard", hazard.id, data={"to": targets})
         return info
 
@@ -335,10 +335,10 @@ class Hazards(Area):
         )
         info = await self.info(h)
         key = f"hz{h.id}:r{rect.id}:submitted"
-        await self.t.notify(
+        self.t.notify(
             await self._reviewers(h), key, notices.review_request(info, await self._rect_info(rect)), skip=person.id
         )
-        await self.t.notify_groups(h.project_id, key, [notices.group_card(info)])
+        self.t.notify_groups(h.project_id, key, [notices.group_card(info)])
         return info
 
     async def for_review(self, person: PersonInfo, rectification_id: int) -> tuple[HazardInfo, RectificationInfo]:
@@ -381,8 +381,8 @@ class Hazards(Area):
         key = f"hz{h.id}:r{rect.id}:{rect.decision}"
         items = notices.approved_notice(info) if approve else notices.rejected_notice(info, reason or "")
         responsible = await members.with_roles(self.s, h.project_id, levels.RESPONSIBLE)
-        await self.t.notify([rect.submitted_by, *responsible], key, items, skip=person.id)
-        await self.t.notify_groups(h.project_id, key, [notices.group_card(info)])
+        self.t.notify([rect.submitted_by, *responsible], key, items, skip=person.id)
+        self.t.notify_groups(h.project_id, key, [notices.group_card(info)])
         return info
 
     async def acknowledge(self, person: PersonInfo, hazard_id: int) -> HazardInfo:
@@ -517,7 +517,7 @@ class Hazards(Area):
         if m.urgent:
             ledger.record(key, h.id, m.key, m.due_at, "sent")
             responsible = m.roles <= escalation.RESPONSIBLE
-            await self.t.notify(people, key, notices.reminder_notice(info, m.key, m.kind, responsible), urgent=True)
+            self.t.notify(people, key, notices.reminder_notice(info, m.key, m.kind, responsible), urgent=True)
         else:
             ledger.digest(key, h.id, m.key, m.due_at, people, notices.reminder_entry(info, m.key, m.kind))
         await self.t.audit(
@@ -531,7 +531,7 @@ class Hazards(Area):
         ledger.record(due.key, h.id, due.milestone, due.at, "sent")
         people = await self._with_roles(h.project_id, missing)
         # Urgent: level 1 ignores quiet hours.
-        await self.t.notify(people, due.key, notices.same_day_renotice(await self.info(h)), urgent=True)
+        self.t.notify(people, due.key, notices.same_day_renotice(await self.info(h)), urgent=True)
         await self.t.audit(
             "hazard.same_day_repeated",
             "hazard",

@@ -16,9 +16,9 @@ from storage.models import Membership, PlanExpert, ServicePlan, Visit
 @dataclass(frozen=True)
 class Roster:
     """Who holds which roles in one project (active memberships): read once for a batch of the clock's work
-    instead of once per notice."""
+    instead of once per notice. Keyed by the stored role names (a `Role` is its name: it finds them)."""
 
-    by_role: Mapping[Role, frozenset[int]]
+    by_role: Mapping[str, frozenset[int]]
 
     def with_roles(self, roles: Iterable[Role]) -> list[int]:
         """As `with_roles` answers: the people holding any of `roles`, ascending."""
@@ -27,7 +27,7 @@ class Roster:
 
 async def rosters(s: AsyncSession, project_ids: Iterable[int]) -> dict[int, Roster]:
     wanted = sorted(set(project_ids))
-    found: dict[int, dict[Role, set[int]]] = {pid: {} for pid in wanted}
+    found: dict[int, dict[str, set[int]]] = {pid: {} for pid in wanted}
     if wanted:
         rows = await s.execute(
             select(Membership.project_id, Membership.role, Membership.person_id).where(
@@ -35,7 +35,7 @@ async def rosters(s: AsyncSession, project_ids: Iterable[int]) -> dict[int, Rost
             )
         )
         for project_id, role, person_id in rows.all():
-            found[project_id].setdefault(Role(role), set()).add(person_id)
+            found[project_id].setdefault(role, set()).add(person_id)
     return {pid: Roster({r: frozenset(p) for r, p in roles.items()}) for pid, roles in found.items()}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -78,6 +79,71 @@ async def private_chats(session: AsyncSession, person_id: int) -> list[Identity]
     return list(rows.scalars())
 
 
+@dataclass(frozen=True)
+class Notice:
+    """A notice to write: to a person's last-used chat (one notice per person, not one per account), or to each
+    of a project's group chats. Its outbox keys are `key:p<person>` and `key:g<binding>`."""
+
+    key: str
+    items: Sequence[Item]
+    priority: int = REPLY
+    person_id: int | None = None
+    project_id: int | None = None
+    not_before: dt.datetime | None = None
+
+
+async def write_notices(session: AsyncSession, notices: Sequence[Notice]) -> int:
+    """Write notices in a handful of statements, whatever their number: the chats of all their people and
+    projects in two queries, the keys already written in one, the new rows in one insert. A key that exists
+    (the same notice written before, or twice here) is kept as it is. How many rows were added."""
+    people = {n.person_id for n in notices if n.person_id is not None}
+    projects = {n.project_id for n in notices if n.project_id is not None}
+    chats: dict[int, Identity] = {}
+    if people:
+        for ident in (
+            await session.execute(
+                select(Identity)
+                .where(Identity.person_id.in_(people), Identity.active.is_(True))
+                .order_by(Identity.last_seen_at.desc(), Identity.id.desc())
+            )
+        ).scalars():
+            chats.setdefault(ident.person_id, ident)
+    groups: dict[int, list[ChatBinding]] = {pid: [] for pid in projects}
+    if projects:
+        for binding in (
+            await session.execute(
+                select(ChatBinding)
+                .where(ChatBinding.project_id.in_(projects), ChatBinding.active.is_(True))
+                .order_by(ChatBinding.id)
+            )
+        ).scalars():
+            groups[binding.project_id].append(binding)
+    rows: dict[str, dict[str, Any]] = {}
+    now = dt.datetime.now(dt.UTC)
+    for n in notices:
+        items = to_json(list(n.items))
+        common = {"items": items, "priority": n.priority, "next_attempt_at": n.not_before or now}
+        if n.person_id is not None:
+            chat = chats.get(n.person_id)
+            if chat is None:
+                log.info("person %s has no chat account yet; notice %s not deliverable", n.person_id, n.key)
+                continue
+            key = f"{n.key}:p{n.person_id}"
+            row = {"key": key, "channel": chat.channel, "chat_id": chat.chat_id, "person_id": n.person_id}
+            rows.setdefault(key, row | common)
+        for b in groups.get(n.project_id, []) if n.project_id is not None else []:
+            key = f"{n.key}:g{b.id}"
+            rows.setdefault(key, {"key": key, "channel": b.channel, "chat_id": b.chat_id, "person_id": None} | common)
+    keys = list(rows)
+    for start in range(0, len(keys), 500):
+        written = select(OutboxMessage.key).where(OutboxMessage.key.in_(keys[start : start + 500]))
+        for existing in (await session.execute(written)).scalars():
+            rows.pop(existing, None)
+    if rows:
+        await session.execute(insert(OutboxMessage), list(rows.values()))
+    return len(rows)
+
+
 async def notify_person(
     session: AsyncSession,
     person_id: int,
@@ -87,41 +153,14 @@ async def notify_person(
     priority: int = REPLY,
 ) -> bool:
     """To the chat the person used last (one notice per person, not one per account)."""
-    chats = await private_chats(session, person_id)
-    if not chats:
-        log.info("person %s has no chat account yet; notice %s not deliverable", person_id, key)
-        return False
-    ident = chats[0]
-    return await enqueue(
-        session,
-        key=f"{key}:p{person_id}",
-        channel=ident.channel,
-        chat_id=ident.chat_id,
-        items=items,
-        person_id=person_id,
-        not_before=not_before,
-        priority=priority,
-    )
+    notice = Notice(key, items, priority, person_id=person_id, not_before=not_before)
+    return bool(await write_notices(session, [notice]))
 
 
 async def notify_project_groups(
     session: AsyncSession, project_id: int, key: str, items: list[Item], priority: int = REPLY
 ) -> int:
-    bindings = (
-        (
-            await session.execute(
-                select(ChatBinding).where(ChatBinding.project_id == project_id, ChatBinding.active.is_(True))
-            )
-        )
-        .scalars()
-        .all()
-    )
-    added = 0
-    for b in bindings:
-        added += await enqueue(
-            session, key=f"{key}:g{b.id}", channel=b.channel, chat_id=b.chat_id, items=items, priority=priority
-        )
-    return added
+    return await write_notices(session, [Notice(key, items, priority, project_id=project_id)])
 
 
 # --- dispatcher side --------------------------------------------------------------------------------------

@@ -169,9 +169,9 @@ class Revisits(Area):
             await self.t.audit(
                 "visit.booked", "visit", booked.id, actor=person.id, data={"reason": "revisit", "hazards": reopened}
             )
-            await self.t.notify(agency, f"rsv{r.id}:reopened", [notices.reopened(project.name, reopened, day)])
+            self.t.notify(agency, f"rsv{r.id}:reopened", [notices.reopened(project.name, reopened, day)])
         card = notices.record_to_confirm(r.id, project.name, person.name, str(answers["overall"]))
-        await self.t.notify(agency, f"rsv{r.id}:confirm", [card])
+        self.t.notify(agency, f"rsv{r.id}:confirm", [card])
         return await self._info(r)
 
     async def confirm(self, person: PersonInfo, revisit_id: int) -> RevisitInfo:
@@ -256,10 +256,10 @@ class Revisits(Area):
         if step == "phone" or r.contact_id is None:
             r.status = "phone"
             line = notices.phone_the_insured(str(r.form.get("project", "")), str(r.form.get("insured", "")), r.limit_on)
-            await self.t.notify(await members.agency_people(self.s, visit), key, [line])
+            self.t.notify(await members.agency_people(self.s, visit), key, [line])
         else:
             r.status = "asked" if step == "ask" else "reasked"
-            await self.t.notify([r.contact_id], key, [notices.invitation(r.id, r.form, again=step == "reask")])
+            self.t.notify([r.contact_id], key, [notices.invitation(r.id, r.form, again=step == "reask")])
         await self.t.audit(f"revisit.{step}", "revisit", r.id)
 
 

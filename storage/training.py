@@ -340,7 +340,7 @@ class Training(Area):
                 key, k, at = due[-1]
                 ledger.record(key, t.id, k, at, "sent")
                 card = notices.reminder(await info(self.s, t), self.t.tz, k)
-                await self.t.notify(await _audience(self.s, t), key, [card])
+                self.t.notify(await _audience(self.s, t), key, [card])
                 count += 1
             seen.update(key for key, _, _ in due)
             moments[t.id] = schedule.first_open([(key, at) for key, _, at in marks], seen)

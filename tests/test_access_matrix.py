@@ -113,6 +113,7 @@ async def build_world(session_factory: async_sessionmaker[AsyncSession], tmp_pat
             ids[f"{code}-project"] = project_id
             ids[f"{code}-rect"] = [r.id for hid in ids[code][:2] for r in await svc.hazards.rectifications(pm, hid)]
             ids[f"{code}-group-code"], _ = await admin.invite(s, project=code, now=NOW)
+            await svc.turn.flush()
     return ids
 
 

@@ -31,9 +31,10 @@ def at(y: int, m: int, d: int, hh: int, mm: int = 0) -> dt.datetime:
 
 async def report(h: Harness, level: Level, deadline: dt.date) -> int:
     expert = await h.person_id("王建国")
-    async with h.app.sessions() as s, s.begin():
+    async with h.app.work() as turn:
+        s = turn.s
         photo = await h.app.media.store(s, jpeg())
-        svc = SqlServices(h.app.turn(s))
+        svc = SqlServices(turn)
         me = await person_info(s, expert)
         project = (await svc.people.projects(me))[0]
         hazard = await svc.hazards.report(

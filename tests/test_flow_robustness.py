@@ -209,7 +209,7 @@ async def test_a_failure_mid_transaction_leaves_nothing_half_written(
     async def broken(*args: object, **kwargs: object) -> int:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(outbox_store, "notify_project_groups", broken)
+    monkeypatch.setattr(outbox_store, "write_notices", broken)  # the turn's notices: after the hazard's rows
     async with h.app.readonly() as s:
         events_before = (await s.execute(select(func.count()).select_from(AuditEvent))).scalar_one()
     failed = await h.pick(expert, "提交", r)

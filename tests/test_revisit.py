@@ -42,8 +42,9 @@ async def visit_with_two_hazards(h: Harness) -> tuple[str, int, int]:
     await h.pick(leader, "开始本次服务", r)
     first = await report(h, Level.THREE, dt.date(2026, 11, 20))
     second = await report(h, Level.FOUR, dt.date(2026, 11, 27))
-    async with h.app.sessions() as s, s.begin():
-        svc = SqlServices(h.app.turn(s))
+    async with h.app.work() as turn:
+        s = turn.s
+        svc = SqlServices(turn)
         photo = await h.app.media.store(s, jpeg((10, 200, 10)))
         manager = await person_info(s, await h.person_id("陈经理"))
         await svc.hazards.submit_rectification(manager, first, [photo.sha256], "已加装防护栏杆")
