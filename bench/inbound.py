@@ -1,12 +1,18 @@
-"""Taking updates: 200 concurrent WeCom callbacks, 200 concurrent Telegram webhook posts, then both at once,
-against the real service (`anzebot run` in a child process, Telegram by webhook and WeCom callbacks, fake
-platforms on loopback for the replies). Each update is stored in the inbox before it is answered 200.
+"""Taking updates, against the real service (`anzebot run` in a child process, fake platforms on loopback).
 
-Prints the acknowledgement latency (p50 / p99 / max, as the client sees it) beside a baseline measured in the
-same run — a bare aiohttp route that answers 200 at once, on the same machine — and checks that every update was
-processed exactly once: one `processed_updates` row each, one reply each, nothing left in the inbox.
+1. Acknowledgements (`acks`): 200 concurrent WeCom callbacks, 200 concurrent Telegram webhook posts, then both
+   at once. Each update is stored in the inbox before it is answered 200. Prints the acknowledgement latency
+   (p50 / p99 / max, as the client sees it) beside a bare aiohttp route that answers 200 at once, and checks
+   that every update was processed exactly once.
+2. The cost of an update (`cost`): text updates (`/help`, `/hazards`) from joined people by webhook, beside a
+   bare python-telegram-bot echo bot (bench/bare_ptb.py) against the same fake Telegram in the same run: CPU
+   per update, updates per second at concurrency 1 / 10 / 50, and end-to-end latency (post → reply at the
+   platform) at concurrency 1, with the ratios. The service's replies leave at Telegram's 30 messages a second
+   (the bare bot ignores the limit), so its rate is counted where it is decided: replies durable in the
+   outbox; the delivery rate is printed beside it.
 
-    python -m bench.inbound
+    python -m bench.inbound [acks|cost]      # both by default
+    BENCH_DATABASE_URL=postgresql+asyncpg://… python -m bench.inbound cost   # the service on PostgreSQL
 """
 
 from __future__ import annotations
@@ -21,16 +27,22 @@ import socket
 import sqlite3
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp import web
+from sqlalchemy import insert, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.app import App
 from bot.config import Settings
 from storage import demo
+from storage.models import Identity, Person
 from tests.fakes import wecom_api
 from tests.fakes.process import run_service, wait_healthy
 from tests.fakes.telegram_api import FakeTelegram
@@ -110,10 +122,12 @@ async def seed(db: Path, folder: Path) -> None:
     await app.dispose()
 
 
-def start(db: Path, folder: Path, port: int, tg_url: str, wc_url: str, token: str) -> subprocess.Popen[bytes]:
+def start(
+    db: Path | str, folder: Path, port: int, tg_url: str, wc_url: str | None, token: str
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
-        "ANZEBOT_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+        "ANZEBOT_DATABASE_URL": db if isinstance(db, str) else f"sqlite+aiosqlite:///{db}",
         "ANZEBOT_MEDIA_DIR": str(folder / "media"),
         "ANZEBOT_HTTP_PORT": str(port),
         "ANZEBOT_WEBCHAT": "false",
@@ -121,13 +135,16 @@ def start(db: Path, folder: Path, port: int, tg_url: str, wc_url: str, token: st
         "ANZEBOT_TELEGRAM_API_URL": tg_url,
         "ANZEBOT_TELEGRAM_WEBHOOK_URL": "https://bot.example.org/telegram/webhook",
         "ANZEBOT_TELEGRAM_WEBHOOK_SECRET": SECRET,
-        "ANZEBOT_WECOM_CORP_ID": wecom_api.CORP_ID,
-        "ANZEBOT_WECOM_AGENT_ID": wecom_api.AGENT_ID,
-        "ANZEBOT_WECOM_SECRET": wecom_api.SECRET,
-        "ANZEBOT_WECOM_TOKEN": wecom_api.TOKEN,
-        "ANZEBOT_WECOM_AES_KEY": wecom_api.AES_KEY,
-        "ANZEBOT_WECOM_API_URL": wc_url,
     }
+    if wc_url is not None:
+        env |= {
+            "ANZEBOT_WECOM_CORP_ID": wecom_api.CORP_ID,
+            "ANZEBOT_WECOM_AGENT_ID": wecom_api.AGENT_ID,
+            "ANZEBOT_WECOM_SECRET": wecom_api.SECRET,
+            "ANZEBOT_WECOM_TOKEN": wecom_api.TOKEN,
+            "ANZEBOT_WECOM_AES_KEY": wecom_api.AES_KEY,
+            "ANZEBOT_WECOM_API_URL": wc_url,
+        }
     return run_service(env, folder / "service.log")
 
 
@@ -247,5 +264,164 @@ async def main() -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+# --- the cost of an update ------------------------------------------------------------------------------------
+
+COST_USERS = 3000  # distinct joined accounts: no update waits for another's conversation or for the flood limit
+TEXTS = ("/help", "/hazards")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def seed_joined(url: str, folder: Path) -> None:
+    """The demo, and COST_USERS Telegram accounts joined as its project manager."""
+    settings = Settings(database_url=url, media_dir=folder / "media", webchat=False, _env_file=None)  # type: ignore[call-arg]
+    app = App(settings)
+    await app.prepare()
+    async with app.sessions() as s, s.begin():
+        await demo.seed(s, channel="telegram")
+        manager = (await s.execute(select(Person.id).where(Person.name == "陈经理"))).scalar_one()
+        rows = [
+            {"channel": "telegram", "user_id": str(uid), "chat_id": str(uid), "person_id": manager}
+            for uid in range(900_000, 900_000 + COST_USERS)
+        ]
+        await s.execute(insert(Identity), rows)
+    await app.dispose()
+
+
+class Target:
+    """One bot under test: where to post, and how to know that an update was dealt with."""
+
+    def __init__(self, name: str, proc: subprocess.Popen[bytes], hook: str, headers: dict[str, str]) -> None:
+        self.name, self.proc, self.hook, self.headers = name, proc, hook, headers
+        self.db: AsyncEngine | None = None
+
+    async def processed(self, tg: FakeTelegram) -> int:
+        """Updates whose reply is durable (the service) or sent (the bare bot, which keeps nothing)."""
+        if self.db is None:
+            return len(tg.calls)
+        async with self.db.connect() as conn:
+            return int((await conn.execute(text("SELECT count(*) FROM processed_updates"))).scalar_one())
+
+
+async def post(http: aiohttp.ClientSession, target: Target, tg: FakeTelegram, uid: int, n: int) -> None:
+    update = tg.text(tg.user(uid, "经理"), TEXTS[n % len(TEXTS)])
+    async with http.post(target.hook, data=json.dumps(update).encode(), headers=target.headers) as r:
+        await r.read()
+        assert r.status == 200, r.status
+
+
+async def latency(http: aiohttp.ClientSession, target: Target, tg: FakeTelegram, users: Iterator[int]) -> list[float]:
+    """Concurrency 1, an update every 100 ms (under any send limit): post → the reply at the platform."""
+    out = []
+    for n in range(60):
+        uid, before = next(users), len(tg.calls)
+        t = time.time()
+        await post(http, target, tg, uid, n)
+        await tg.wait_for(lambda before=before: len(tg.calls) > before, 30)  # type: ignore[misc]
+        arrived = next((c.at for c in tg.calls[before:] if c.chat == str(uid)), None)
+        if arrived is not None and n >= 10:  # the first ten warm the path
+            out.append((arrived - t) * 1000)
+        await asyncio.sleep(0.1)
+    return out
+
+
+async def rate(
+    http: aiohttp.ClientSession, target: Target, tg: FakeTelegram, users: Iterator[int], count: int, concurrency: int
+) -> tuple[float, float, float]:
+    """`count` updates with `concurrency` in flight: updates per second dealt with, replies per second delivered,
+    and the bot's CPU per update (everything, delivery included)."""
+    start_processed, start_sent = await target.processed(tg), len(tg.calls)
+    cpu0, t0 = cpu_seconds(target.proc.pid), time.perf_counter()
+    todo = iter(range(count))
+    pairs = [(next(users), n) for n in range(count)]
+
+    async def worker() -> None:
+        for n in todo:
+            await post(http, target, tg, *pairs[n])
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    while await target.processed(tg) < start_processed + count:  # noqa: ASYNC110 (another process's rows)
+        await asyncio.sleep(0.02)
+    dealt = time.perf_counter() - t0
+    await tg.wait_for(lambda: len(tg.calls) >= start_sent + count, 600)
+    delivered = time.perf_counter() - t0
+    await asyncio.sleep(0.5)  # the last sends' bookkeeping
+    cpu = cpu_seconds(target.proc.pid) - cpu0
+    return count / dealt, count / delivered, cpu / count * 1000
+
+
+async def cost() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="anzebot-bench-cost-"))
+    url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite+aiosqlite:///{folder}/cost.db"
+    await seed_joined(url, folder)
+    tg = FakeTelegram(limits=False)
+    tg_url = await tg.start()
+    users = iter(range(900_000, 900_000 + COST_USERS))
+    results: dict[str, dict[str, Any]] = {}
+    bare_port, port = free_port(), free_port()
+    with (folder / "bare.log").open("ab") as log:
+        bare = subprocess.Popen(  # noqa: ASYNC220 (started once, before anything is measured)
+            [sys.executable, "-m", "bench.bare_ptb", str(bare_port), tg_url, tg.token], stdout=log, stderr=log
+        )
+    service = start(url, folder, port, tg_url, None, tg.token)
+    targets = [
+        Target(
+            "bare PTB", bare, f"http://127.0.0.1:{bare_port}/telegram/webhook", {"Content-Type": "application/json"}
+        ),
+        Target(
+            "anzebot",
+            service,
+            f"http://127.0.0.1:{port}/telegram/webhook",
+            {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"},
+        ),
+    ]
+    targets[1].db = create_async_engine(url)
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+            await wait_healthy(bare_port, bare, folder / "bare.log")
+            await wait_healthy(port, service, folder / "service.log")
+            for target in targets:
+                e2e = await latency(http, target, tg, users)
+                runs = [await rate(http, target, tg, users, n, c) for n, c in ((200, 1), (400, 10), (600, 50))]
+                results[target.name] = {"e2e": e2e, "runs": runs}
+    finally:
+        for proc in (bare, service):
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        await targets[1].db.dispose()
+        await tg.close()
+    b, a = results["bare PTB"], results["anzebot"]
+    where = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+    print(f"the cost of an update: text updates by webhook, the service on {where}; bare PTB | anzebot | ratio")
+    pb, pa = statistics.median(b["e2e"]), statistics.median(a["e2e"])
+    print(f"  end to end p50, concurrency 1      {pb:8.1f} ms | {pa:8.1f} ms | {pa / pb:5.1f}x")
+    for (label, k), (rb, ra) in zip(
+        [
+            ("CPU per update, concurrency 1", 2),
+            ("CPU per update, concurrency 10", 2),
+            ("CPU per update, concurrency 50", 2),
+        ],
+        zip(b["runs"], a["runs"], strict=True),
+        strict=True,
+    ):
+        print(f"  {label:<34} {rb[k]:8.2f} ms | {ra[k]:8.2f} ms | {ra[k] / rb[k]:5.1f}x")
+    for c, rb, ra in zip((1, 10, 50), b["runs"], a["runs"], strict=True):
+        print(
+            f"  updates/s, concurrency {c:<2}          {rb[0]:8.1f}    | {ra[0]:8.1f}    | {ra[0] / rb[0]:5.2f}x"
+            f"   (replies delivered/s: {rb[1]:.1f} | {ra[1]:.1f})"
+        )
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    parts = sys.argv[1:] or ["acks", "cost"]
+    if "acks" in parts:
+        asyncio.run(main())
+    if "cost" in parts:
+        asyncio.run(cost())

@@ -95,7 +95,7 @@ class App:
         logs.protect(settings.secrets())  # before anything can log one
         self.now = now  # the time source; tests pass a controlled one
         self.engine = make_engine(settings.database_url, busy_ms=settings.database_wait_ms)
-        self.sessions = sessions(self.engine)
+        self.sessions = sessions(self.engine, settings.database_wait_ms)
         self.readonly = readonly_sessions(self.engine)
         # The inbox has its own engine (an SQLite file of its own): taking an update never waits for our work.
         self.inbox_engine = make_engine(

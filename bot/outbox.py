@@ -244,17 +244,16 @@ class Dispatcher:
         self.in_flight = in_flight  # concurrent requests per channel: a remote API's round trip is not our pace
         self.next_wake: dt.datetime | None = None
         self.wakes: dict[str, dt.datetime | None] = {}  # per channel: when a waiting row may go
+        self.more: dict[str, bool] = {}  # per channel: whether its last pass left due rows unread
         self._warm = False
         self._warm_lock = asyncio.Lock()
-        self._writer = asyncio.Lock()
         self._wakeups: dict[str, asyncio.Event] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
     @contextlib.asynccontextmanager
     async def _tx(self) -> AsyncIterator[AsyncSession]:
-        """A write transaction. The dispatcher's own writers take turns here rather than at SQLite's lock, whose
-        busy handler sleeps up to 100 ms per try: queued in-process, a write costs its real 1–3 ms."""
-        async with self._writer, self.sessions() as s, s.begin():
+        """A write transaction (queued with every other writer of the process: storage.db.GatedSession)."""
+        async with self.sessions() as s, s.begin():
             yield s
 
     @property
@@ -322,6 +321,7 @@ class Dispatcher:
             async with self.readonly() as s:
                 rows = list(await outbox_store.due(s, now, budget * 2, channel=name))
                 locales = await outbox_store.recipient_locales(s, {r.person_id for r in rows if r.person_id})
+            self.more[name] = len(rows) >= budget * 2  # fewer: everything due now was read (a kick brings new)
             picks, later, wake = self._pick(rows, locales, now)
             self.wakes[name] = wake
             if later:
@@ -422,8 +422,8 @@ class Dispatcher:
                 log.exception("outbox pass on %s failed", name)
             timeout = poll_seconds
             next_wake = self.wakes.get(name)
-            if sent:
-                timeout = 0  # there may be more due right away
+            if sent and self.more.get(name, True):
+                timeout = 0  # there is more due right away
             elif next_wake is not None:  # rows wait for a pace slot: wake exactly then
                 timeout = min(poll_seconds, max(0.0, (next_wake - self.clock()).total_seconds()))
             if timeout <= 0:

@@ -44,6 +44,10 @@ INBOUND_WINDOW = dt.timedelta(minutes=1)
 RACES = (StaleDataError, IntegrityError)  # another writer changed the same rows first: run again at once
 
 
+class _Duplicate(Exception):
+    """The update was processed before (its `processed_updates` key exists)."""
+
+
 @dataclass(frozen=True)
 class RouterConfig:
     setup: Deployment
@@ -280,17 +284,26 @@ class Router:
         )
 
     async def _handle(self, inc: Incoming) -> Outcome:
-        async with self.readonly() as s:
-            if await self._seen(s, inc):
-                self.duplicates += 1
-                return Outcome(duplicate=True)
+        try:
+            return await self._turn(inc)
+        except _Duplicate:
+            self.duplicates += 1
+            return Outcome(duplicate=True)
+
+    async def _turn(self, inc: Incoming) -> Outcome:
+        if isinstance(inc.payload, Media):  # a photo processed before is not downloaded again
+            async with self.readonly() as s:
+                if await self._seen(s, inc):
+                    raise _Duplicate
         data, problem = await self._fetch(inc)  # outside the transaction: downloads can be slow
         now = self.now()
         async with self.sessions() as s, s.begin():
-            if await self._seen(s, inc):
-                self.duplicates += 1
-                return Outcome(duplicate=True)
+            # The update's key first: a second processing of the same update stops here (the key is unique).
             s.add(ProcessedUpdate(channel=inc.channel, update_key=inc.message_id, at=now))
+            try:
+                await s.flush()
+            except IntegrityError:
+                raise _Duplicate from None
             turn = Turn(s, now, self.config.setup)
             services = SqlServices(turn)
             person = await services.people.account(inc.channel, inc.user_id)
@@ -326,9 +339,10 @@ class Router:
             adapter = self.adapters.get(inc.channel)
             if adapter is not None and isinstance(inc.payload, Choice):
                 toast, replies = take_toasts(replies, locale, adapter.capabilities)
-            if replies:
+            if replies:  # its key is the update's, new by the key above: no look-up
                 await outbox_store.enqueue(
                     s,
+                    new=True,
                     key=f"re:{inc.channel}:{inc.message_id}",
                     channel=inc.channel,
                     chat_id=inc.chat_id,

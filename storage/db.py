@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,16 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    AsyncSessionTransaction,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import Session, SessionTransaction
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -72,9 +80,54 @@ def make_engine(url: str, *, synchronous: str = "NORMAL", busy_ms: int = 10_000)
     )
 
 
-def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions for work that may write (one serialised transaction on SQLite)."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+class GatedTransaction(AsyncSessionTransaction):
+    """A transaction that first takes its database's in-process writer gate (released when the transaction ends,
+    however it ends: `_release`)."""
+
+    __slots__ = ()
+
+    async def start(self, is_ctxmanager: bool = False) -> AsyncSessionTransaction:
+        gate: asyncio.Lock | None = self.session.info.get("gate")
+        if gate is not None and not self.nested:
+            try:
+                await asyncio.wait_for(gate.acquire(), self.session.info["gate_wait"])
+            except TimeoutError:
+                raise TimeoutError("the database's writer is busy") from None  # transient: tried again later
+            self.session.info["gate_held"] = True
+        try:
+            return await super().start(is_ctxmanager)
+        except BaseException:
+            _release(self.session.sync_session, None)
+            raise
+
+
+class GatedSession(AsyncSession):
+    """A session whose transactions queue for their database's writer in this process (SQLite): SQLite takes one
+    writer at a time, and its busy handler lets a waiting writer sleep up to 100 ms between tries; queued here,
+    the next writer starts the moment the last one commits. Writers of other processes still meet SQLite's own
+    lock (busy_timeout)."""
+
+    def begin(self) -> AsyncSessionTransaction:
+        return GatedTransaction(self)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _release(session: Session, transaction: SessionTransaction | None) -> None:
+    if (transaction is None or transaction.parent is None) and session.info.pop("gate_held", False):
+        session.info["gate"].release()
+
+
+_GATES: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def sessions(engine: AsyncEngine, wait_ms: int = 10_000) -> async_sessionmaker[AsyncSession]:
+    """Sessions for work that may write (one serialised transaction on SQLite, queued in process)."""
+    if engine.dialect.name != "sqlite":
+        return async_sessionmaker(engine, expire_on_commit=False)
+    gate = _GATES.setdefault(engine.sync_engine, asyncio.Lock())
+    return async_sessionmaker(
+        engine, class_=GatedSession, expire_on_commit=False, info={"gate": gate, "gate_wait": wait_ms / 1000}
+    )
 
 
 def readonly_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

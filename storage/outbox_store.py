@@ -43,10 +43,11 @@ async def enqueue(
     locale: str | None = None,
     not_before: dt.datetime | None = None,
     priority: int = 0,
+    new: bool = False,
 ) -> bool:
-    """Add a message unless one with the same key exists; True when added."""
-    exists = (await session.execute(select(OutboxMessage.id).where(OutboxMessage.key == key))).first()
-    if exists:
+    """Add a message unless one with the same key exists (`new`: the caller knows it does not); True when
+    added."""
+    if not new and (await session.execute(select(OutboxMessage.id).where(OutboxMessage.key == key))).first():
         return False
     session.add(
         OutboxMessage(

@@ -257,9 +257,8 @@ async def test_a_crash_between_commit_and_send_loses_nothing(tmp_path: Path, db_
     with time_machine.travel(T0, tick=False) as clock:
         _, _, factory = await setup(tmp_path, db_url)
         await enqueue(factory, "committed", [Text(T("Nothing to cancel."))])
+        await enqueue(factory, "claimed", [Text(T("Nothing to cancel."))])
         async with factory() as s, s.begin():  # a dispatcher claimed a row, then its process died
-            await enqueue(factory, "claimed", [Text(T("Nothing to cancel."))])
-        async with factory() as s, s.begin():
             r = (await s.execute(select(OutboxMessage).where(OutboxMessage.key == "claimed"))).scalar_one()
             assert await outbox_store.claim_many(s, [r.id], T0, dt.timedelta(minutes=2)) == {r.id}
 
