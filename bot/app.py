@@ -141,6 +141,7 @@ class App:
             now=now,
             readonly=self.readonly,
             on_failed=self._update_failed,
+            direct=self.dispatcher,
         )
         # What the timer runs; between its batches the clock gives way to the messages in hand.
         self.jobs = Jobs(self.sessions, self.setup, now, self.operator, between=self.router.give_way)
@@ -330,6 +331,7 @@ class App:
         async with self._running:  # let a running sweep or digest finish
             pass
         await self.router.drain()
+        await self.dispatcher.settle()
         self.dispatcher.kick()
         if self._tasks:  # the dispatcher ends its pass and stops by itself; cancel only if it hangs
             _, pending = await asyncio.wait(self._tasks, timeout=10)

@@ -249,6 +249,7 @@ class Dispatcher:
         self._warm_lock = asyncio.Lock()
         self._wakeups: dict[str, asyncio.Event] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._direct: set[asyncio.Task[None]] = set()
 
     @contextlib.asynccontextmanager
     async def _tx(self) -> AsyncIterator[AsyncSession]:
@@ -258,8 +259,46 @@ class Dispatcher:
 
     @property
     def busy(self) -> bool:
-        """Whether a pass is sending right now."""
-        return any(lock.locked() for lock in self._locks.values())
+        """Whether a pass, or a reply sent at once, is sending right now."""
+        return bool(self._direct) or any(lock.locked() for lock in self._locks.values())
+
+    # --- replies sent at once -----------------------------------------------------------------------------
+
+    def lease_until(self, now: dt.datetime) -> dt.datetime:
+        return now + self.lease
+
+    def send(self, row: OutboxMessage) -> None:
+        """A reply its turn committed already taken (status `sending`): sent now when its channel's pace allows,
+        else handed back to the passes for when it does. Its delivery record is the only write it costs."""
+        task = asyncio.create_task(self._send_taken(row))
+        self._direct.add(task)
+        task.add_done_callback(self._direct.discard)
+
+    async def _send_taken(self, row: OutboxMessage) -> None:
+        try:
+            row.attempts = 0  # the copy: `_failed` counts this attempt as the claim does
+            now = self.clock()
+            circuit = self.circuits[row.channel]
+            if circuit.open:
+                at = circuit.probe_at or now
+            else:
+                await self._warm_up(now)
+                picks, later, wake = self._pick([row], {}, now)
+                if picks:
+                    await self._deliver(picks[0])
+                    return
+                at = later[0][1] if later else (wake or now)
+            async with self._tx() as s:
+                await outbox_store.unclaim(s, row.id, at)
+            self.wakes[row.channel] = min(at, self.wakes.get(row.channel) or at)
+            self.kick()
+        except Exception:
+            log.exception("outbox row %s: sending at once failed; its lease brings it back", row.id)
+
+    async def settle(self) -> None:
+        """Wait for the replies being sent at once (tests, shutdown)."""
+        while self._direct:
+            await asyncio.gather(*list(self._direct), return_exceptions=True)
 
     def kick(self) -> None:
         for event in self._wakeups.values():
@@ -390,6 +429,7 @@ class Dispatcher:
     async def drain(self, max_rounds: int = 50) -> int:
         """Send until nothing is due (tests and shutdown)."""
         total = 0
+        await self.settle()
         for _ in range(max_rounds):
             n = await self.run_once()
             total += n

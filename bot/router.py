@@ -16,6 +16,7 @@ import logging
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -32,7 +33,7 @@ from storage import conversations, outbox_store
 from storage.db import transient
 from storage.inbox import Entry, Inbox, InboxUnavailable
 from storage.media import MediaRejected, MediaStore
-from storage.models import ProcessedUpdate
+from storage.models import OutboxMessage, ProcessedUpdate
 from storage.services import SqlServices
 from storage.turn import Turn
 
@@ -42,6 +43,14 @@ PROCESSORS = 4  # updates processed at once (each conversation in order, whateve
 INBOUND_LIMIT = 30  # updates an account may have processed at once in a minute; more wait their turn in the inbox
 INBOUND_WINDOW = dt.timedelta(minutes=1)
 RACES = (StaleDataError, IntegrityError)  # another writer changed the same rows first: run again at once
+
+
+class Direct(Protocol):
+    """Where a committed reply goes at once (the outbox dispatcher)."""
+
+    def lease_until(self, now: dt.datetime) -> dt.datetime: ...
+
+    def send(self, row: OutboxMessage) -> None: ...
 
 
 class _Duplicate(Exception):
@@ -67,7 +76,9 @@ class Router:
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         readonly: async_sessionmaker[AsyncSession] | None = None,
         on_failed: Callable[[Incoming, str], Awaitable[None]] | None = None,
+        direct: Direct | None = None,
     ) -> None:
+        self.direct = direct  # sends a turn's reply right after its commit
         self.sessions = sessions
         self.inbox = inbox
         self.on_failed = on_failed  # the operator hears of an update that failed for good
@@ -339,10 +350,10 @@ class Router:
             adapter = self.adapters.get(inc.channel)
             if adapter is not None and isinstance(inc.payload, Choice):
                 toast, replies = take_toasts(replies, locale, adapter.capabilities)
+            reply = None
             if replies:  # its key is the update's, new by the key above: no look-up
-                await outbox_store.enqueue(
+                reply = outbox_store.add_claimed(
                     s,
-                    new=True,
                     key=f"re:{inc.channel}:{inc.message_id}",
                     channel=inc.channel,
                     chat_id=inc.chat_id,
@@ -350,8 +361,11 @@ class Router:
                     person_id=person.id if person and inc.chat_kind == ChatKind.PRIVATE else None,
                     locale=locale,
                     priority=outbox_store.REPLY if person is not None else outbox_store.STRANGER,
+                    lease_until=self.direct.lease_until(now) if self.direct is not None else None,
                 )
         self.handled += 1
+        if reply is not None and self.direct is not None:
+            self.direct.send(reply)  # committed and taken: it goes now, without waiting for a dispatcher pass
         return Outcome(toast=toast)
 
     async def _prepare(self, s: AsyncSession, inc: Incoming, data: bytes | None, replies: list[Item]) -> Incoming:

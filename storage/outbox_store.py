@@ -43,11 +43,9 @@ async def enqueue(
     locale: str | None = None,
     not_before: dt.datetime | None = None,
     priority: int = 0,
-    new: bool = False,
 ) -> bool:
-    """Add a message unless one with the same key exists (`new`: the caller knows it does not); True when
-    added."""
-    if not new and (await session.execute(select(OutboxMessage.id).where(OutboxMessage.key == key))).first():
+    """Add a message unless one with the same key exists; True when added."""
+    if (await session.execute(select(OutboxMessage.id).where(OutboxMessage.key == key))).first():
         return False
     session.add(
         OutboxMessage(
@@ -62,6 +60,37 @@ async def enqueue(
         )
     )
     return True
+
+
+def add_claimed(
+    session: AsyncSession,
+    *,
+    key: str,
+    channel: str,
+    chat_id: str,
+    items: list[Item],
+    person_id: int | None,
+    locale: str,
+    priority: int,
+    lease_until: dt.datetime | None,
+) -> OutboxMessage:
+    """A reply, new by its key (the update's own): taken by this process for sending right after the commit
+    (`lease_until`; a crash before it is sent lets the lease run out and a dispatcher sends it), or left
+    pending for the dispatcher."""
+    row = OutboxMessage(
+        key=key,
+        channel=channel,
+        chat_id=chat_id,
+        person_id=person_id,
+        locale=locale,
+        items=to_json(items),
+        status="pending" if lease_until is None else "sending",
+        attempts=0 if lease_until is None else 1,
+        next_attempt_at=lease_until or dt.datetime.now(dt.UTC),
+        priority=priority,
+    )
+    session.add(row)
+    return row
 
 
 async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:

@@ -72,7 +72,7 @@ async def test_an_insurer_broadcasts_and_follows_the_receipts(h: Harness) -> Non
         assert len(reminders) == expected, chat
 
     async with h.app.readonly() as s:
-        actions = [e.action for e in (await s.execute(select(AuditEvent))).scalars()]
+        actions = [e.action for e in (await s.execute(select(AuditEvent).order_by(AuditEvent.id))).scalars()]
         assert actions.count("broadcast.sent") == 1 and actions.count("broadcast.acknowledged") == 2
         assert "broadcast.renotified" in actions
         assert (await audit.verify(s)).first_bad_id is None
@@ -215,9 +215,11 @@ async def test_broadcast_rows_wait_behind_interactive_messages(h: Harness) -> No
             person, BroadcastDraft("排队测试", Scope.ALL, "", (Target.GROUP, Target.MANAGER), False)
         )
     await h.app.router.handle(h.incoming(manager, parse_text("/whoami")))
+    await h.app.dispatcher.settle()  # the reply goes at once, though written last …
+    assert "您是" in h.inbox(manager)[0].text
     async with h.app.readonly() as s:
         due = await outbox_store.due(s, h.app.now(), 10)
-        assert [r.broadcast_id for r in due] == [None, 1, 1, 1]  # the reply goes first, though written last
+        assert [r.broadcast_id for r in due] == [1, 1, 1]  # … while the broadcast still waits its turn
         assert len((await s.execute(select(BroadcastTarget))).scalars().all()) == 3
     await h.app.dispatcher.drain()
     assert "您是" in h.inbox(manager)[0].text

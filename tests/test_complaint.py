@@ -81,7 +81,11 @@ async def test_a_complaint_extended_escalated_answered_and_referred(h: Harness, 
     async with h.app.readonly() as s:
         c = (await s.execute(select(Complaint))).scalar_one()
         assert c.status == "referred" and c.extended and c.due_on == dt.date(2026, 12, 15)
-        actions = [e.action for e in (await s.execute(select(AuditEvent))).scalars() if e.object_type == "complaint"]
+        actions = [
+            e.action
+            for e in (await s.execute(select(AuditEvent).order_by(AuditEvent.id))).scalars()
+            if e.object_type == "complaint"
+        ]
         assert actions == [
             "complaint.filed",
             "complaint.extended",

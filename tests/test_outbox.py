@@ -282,3 +282,51 @@ async def test_the_recipient_language_is_chosen_at_send_time(tmp_path: Path, db_
         (await s.get(Person, person.id)).locale = "en"  # type: ignore[union-attr]
     await dispatcher.drain()
     assert [m.text for m in channel.sent] == ["Nothing to cancel."]
+
+
+async def claimed_reply(factory: object, dispatcher: Dispatcher, key: str) -> OutboxMessage:
+    """A reply as the router writes it: taken for sending right after its turn commits."""
+    async with factory() as s, s.begin():  # type: ignore[operator]
+        reply = outbox_store.add_claimed(
+            s,
+            key=key,
+            channel="flaky",
+            chat_id="c1",
+            items=[Text(T("Nothing to cancel."))],
+            person_id=None,
+            locale="zh_CN",
+            priority=outbox_store.REPLY,
+            lease_until=dispatcher.lease_until(T0),
+        )
+    return reply
+
+
+async def test_a_reply_sent_at_once_is_sent_once_and_a_crash_before_it_is_sent_loses_nothing(
+    tmp_path: Path, db_url: str
+) -> None:
+    with time_machine.travel(T0, tick=False) as clock:
+        dispatcher, channel, factory = await setup(tmp_path, db_url)
+        dispatcher.send(await claimed_reply(factory, dispatcher, "re:at-once"))
+        await dispatcher.settle()
+        assert len(channel.sent) == 1 and (await row(factory, "re:at-once")).status == "sent"
+        assert await dispatcher.drain() == 0  # no pass sends it again
+
+        await claimed_reply(factory, dispatcher, "re:died")  # committed, then the process died before sending
+        restarted, channel, _ = await setup(tmp_path, db_url)
+        assert await restarted.drain() == 0  # its lease still holds
+        clock.shift(dispatcher.lease + dt.timedelta(seconds=1))
+        assert await restarted.drain() == 1
+        assert len(channel.sent) == 1
+
+
+async def test_a_reply_the_platform_turns_down_at_once_is_retried_by_the_passes(tmp_path: Path, db_url: str) -> None:
+    with time_machine.travel(T0, tick=False) as clock:
+        dispatcher, channel, factory = await setup(tmp_path, db_url)
+        channel.failures = [ChannelError("HTTP 502")]
+        dispatcher.send(await claimed_reply(factory, dispatcher, "re:retry"))
+        await dispatcher.settle()
+        waiting = await row(factory, "re:retry")
+        assert waiting.status == "pending" and waiting.attempts == 1 and not channel.sent
+        clock.shift(dt.timedelta(minutes=5))
+        assert await dispatcher.drain() == 1
+        assert len(channel.sent) == 1 and (await row(factory, "re:retry")).status == "sent"

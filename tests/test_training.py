@@ -112,7 +112,11 @@ async def test_a_session_with_invitations_sign_ins_and_attendance(h: Harness, cl
         assert [(a.person_id, a.hours) for a in present] == [(await h.person_id("陈经理"), 2.5)]
         session = (await s.execute(select(TrainingSession))).scalar_one()
         assert len(session.photos) == 1 and session.evaluation and session.code_hash != code
-        actions = [e.action for e in (await s.execute(select(AuditEvent))).scalars() if e.object_type == "training"]
+        actions = [
+            e.action
+            for e in (await s.execute(select(AuditEvent).order_by(AuditEvent.id))).scalars()
+            if e.object_type == "training"
+        ]
         assert actions == ["training.added", "training.signed_in", "training.recorded"]
 
 
