@@ -44,23 +44,50 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-async def _pg_database() -> str:
-    """A fresh PostgreSQL schema-less database per test, when ANZEBOT_TEST_POSTGRES_URL is set."""
+async def _pg_template() -> str:
+    """One migrated PostgreSQL database per test worker, copied for each test (migrating each would cost
+    seconds per test)."""
+    import asyncpg
+
+    assert PG_URL is not None
+    name = f"anzebot_tpl_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    base = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(base)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    engine = make_engine(PG_URL.rsplit("/", 1)[0] + "/" + name)
+    await migrate(engine)
+    await engine.dispose()  # a template must have no open connections to be copied
+    return name
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> str | None:
+    return asyncio.run(_pg_template()) if PG_URL else None
+
+
+async def _pg_database(template: str) -> str:
+    """A fresh PostgreSQL database per test, copied from the worker's migrated template."""
     import asyncpg
 
     assert PG_URL is not None
     name = f"anzebot_t_{uuid.uuid4().hex[:10]}"
     base = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
     conn = await asyncpg.connect(base)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    finally:
+        await conn.close()
     return PG_URL.rsplit("/", 1)[0] + "/" + name
 
 
 @pytest.fixture
-def db_url(tmp_path: Path, template_db: Path) -> str:
-    if PG_URL:
-        return asyncio.run(_pg_database())
+def db_url(tmp_path: Path, template_db: Path, pg_template: str | None) -> str:
+    if pg_template is not None:
+        return asyncio.run(_pg_database(pg_template))
     target = tmp_path / "anzebot.db"
     shutil.copy(template_db, target)
     return f"sqlite+aiosqlite:///{target}"
