@@ -230,7 +230,6 @@ class Router:
                         await self._fail(entry, exc)
                     return outcome
         await self._done(entry)
-        self.on_enqueued()
         return outcome
 
     async def process_due(self, limit: int = 50, orphans_before: dt.datetime | None = None) -> int:
@@ -366,6 +365,8 @@ class Router:
         self.handled += 1
         if reply is not None and self.direct is not None:
             self.direct.send(reply)  # committed and taken: it goes now, without waiting for a dispatcher pass
+        if outbox_store.queued(s):
+            self.on_enqueued()  # notices for the passes; a turn that only answered costs the dispatcher nothing
         return Outcome(toast=toast)
 
     async def _prepare(self, s: AsyncSession, inc: Incoming, data: bytes | None, replies: list[Item]) -> Incoming:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text, UniqueConstraint, delete, func, select, tuple_, update
+from sqlalchemy import JSON, Index, Integer, String, Text, UniqueConstraint, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -146,36 +146,32 @@ class Inbox:
                     w.done.set_result(row_id)
 
     async def _insert(self, incs: Sequence[Incoming]) -> list[int | None]:
-        """Three statements for the whole batch: which keys are known already, the new rows, their ids. A key
-        seen twice in the batch is one update (the second is a redelivery)."""
+        """One statement for the whole batch: the new rows, returning their ids; a key stored before returns
+        nothing (a redelivery), and a key seen twice in the batch is one update (the second is a redelivery)."""
         now = self.now()
-        keys = list(dict.fromkeys((inc.channel, inc.message_id) for inc in incs))
-        key = tuple_(InboxRow.channel, InboxRow.update_key)
+        keys = list(dict.fromkeys((inc.channel, inc.message_id) for inc in incs))  # in arrival order
+        first = {(inc.channel, inc.message_id): inc for inc in reversed(incs)}
         insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        rows = [
+            {
+                "channel": channel,
+                "update_key": update_key,
+                "account": first[(channel, update_key)].user_id,
+                "update": incoming_to_json(first[(channel, update_key)]),
+                "status": PENDING,
+                "attempts": 0,
+                "received_at": now,
+                # The receiver processes it at once; the worker takes it only if that receiver dies.
+                "next_attempt_at": now + LEASE,
+            }
+            for channel, update_key in keys
+        ]
+        statement = (
+            insert(InboxRow).on_conflict_do_nothing().returning(InboxRow.id, InboxRow.channel, InboxRow.update_key)
+        )
         async with self._lock, self.sessions() as s, s.begin():
-            known = set((await s.execute(select(InboxRow.channel, InboxRow.update_key).where(key.in_(keys)))).all())
-            first = {(inc.channel, inc.message_id): inc for inc in reversed(incs)}
-            new = [k for k in keys if k not in known]
-            if new:
-                rows = [
-                    {
-                        "channel": channel,
-                        "update_key": update_key,
-                        "account": first[(channel, update_key)].user_id,
-                        "update": incoming_to_json(first[(channel, update_key)]),
-                        "status": PENDING,
-                        "attempts": 0,
-                        "received_at": now,
-                        # The receiver processes it at once; the worker takes it only if that receiver dies.
-                        "next_attempt_at": now + LEASE,
-                    }
-                    for channel, update_key in new
-                ]
-                await s.execute(insert(InboxRow).on_conflict_do_nothing(), rows)
-                got = await s.execute(select(InboxRow.id, InboxRow.channel, InboxRow.update_key).where(key.in_(new)))
-                ids = {(channel, update_key): row_id for row_id, channel, update_key in got.all()}
-            else:
-                ids = {}
+            got = await s.execute(statement, rows)
+            ids = {(channel, update_key): row_id for row_id, channel, update_key in got.all()}
         out: list[int | None] = []
         taken: set[tuple[str, str]] = set()
         for inc in incs:

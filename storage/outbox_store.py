@@ -32,6 +32,18 @@ BROADCAST = -1  # a broadcast never holds up a notice or a reply
 STRANGER = -2  # replies to accounts nobody has invited rank below every notice
 
 
+QUEUED = "outbox_queued"  # session.info: this session wrote rows a dispatcher pass must pick up
+
+
+def _queued(session: AsyncSession) -> None:
+    session.info[QUEUED] = True
+
+
+def queued(session: AsyncSession) -> bool:
+    """Whether this session wrote outbox rows for the dispatcher's passes (a reply sent at once is not one)."""
+    return bool(session.info.get(QUEUED))
+
+
 async def enqueue(
     session: AsyncSession,
     *,
@@ -59,6 +71,7 @@ async def enqueue(
             priority=priority,
         )
     )
+    _queued(session)
     return True
 
 
@@ -90,6 +103,8 @@ def add_claimed(
         priority=priority,
     )
     session.add(row)
+    if lease_until is None:
+        _queued(session)
     return row
 
 
@@ -97,6 +112,7 @@ async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> Non
     """Thousands of new rows at once (a broadcast): keys are new by construction, so no look-up per row."""
     if rows:
         await session.execute(insert(OutboxMessage), rows)
+        _queued(session)
 
 
 async def private_chats(session: AsyncSession, person_id: int) -> list[Identity]:
@@ -171,6 +187,7 @@ async def write_notices(session: AsyncSession, notices: Sequence[Notice]) -> int
             rows.pop(existing, None)
     if rows:
         await session.execute(insert(OutboxMessage), list(rows.values()))
+        _queued(session)
     return len(rows)
 
 
