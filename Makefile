@@ -40,13 +40,15 @@ postgres: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.outbox_throughput
 	$(BIN)/python -m bench.flow_latency
+	$(BIN)/python -m bench.statements
 
 # 7,000 chats through `anzebot run` against fake platforms enforcing the limits, straight and killed (~9 min).
 bench-broadcast: $(STAMP)
 	$(BIN)/python -m bench.broadcast
 
 # 200 concurrent WeCom callbacks and 200 Telegram webhook posts against `anzebot run`: acknowledgement latency
-# beside a bare aiohttp route, and every update processed exactly once (~2 min).
+# beside a bare aiohttp route, and every update processed exactly once; then the CPU, rate and latency of an
+# update beside a bare python-telegram-bot bot (~4 min).
 bench-inbound: $(STAMP)
 	$(BIN)/python -m bench.inbound
 
