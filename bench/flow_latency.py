@@ -45,7 +45,7 @@ async def main() -> None:
         await run(clock)
 
 
-async def run(clock: time_machine.Coordinates) -> None:
+async def run(clock: time_machine.Traveller) -> None:
     app, channel, _ = await demo_app()
     from storage import admin
 

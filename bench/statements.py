@@ -50,7 +50,7 @@ async def main() -> None:
 
     ids = iter(range(10**9))
 
-    async def update(i: int, clock: time_machine.Coordinates) -> None:
+    async def update(i: int, clock: time_machine.Traveller) -> None:
         if i % len(PEOPLE) == 0:
             clock.shift(15)  # people type: no account near the limit of 30 updates a minute
         user = PEOPLE[i % len(PEOPLE)]
