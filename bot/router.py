@@ -351,7 +351,7 @@ class Router:
                 toast, replies = take_toasts(replies, locale, adapter.capabilities)
             reply = None
             if replies:  # its key is the update's, new by the key above: no look-up
-                reply = outbox_store.add_claimed(
+                reply = outbox_store.add_new(
                     s,
                     key=f"re:{inc.channel}:{inc.message_id}",
                     channel=inc.channel,

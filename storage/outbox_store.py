@@ -59,37 +59,36 @@ async def enqueue(
     """Add a message unless one with the same key exists; True when added."""
     if (await session.execute(select(OutboxMessage.id).where(OutboxMessage.key == key))).first():
         return False
-    session.add(
-        OutboxMessage(
-            key=key,
-            channel=channel,
-            chat_id=chat_id,
-            person_id=person_id,
-            locale=locale,
-            items=to_json(items),
-            next_attempt_at=not_before or dt.datetime.now(dt.UTC),
-            priority=priority,
-        )
+    add_new(
+        session,
+        key=key,
+        channel=channel,
+        chat_id=chat_id,
+        items=items,
+        person_id=person_id,
+        locale=locale,
+        not_before=not_before,
+        priority=priority,
     )
-    _queued(session)
     return True
 
 
-def add_claimed(
+def add_new(
     session: AsyncSession,
     *,
     key: str,
     channel: str,
     chat_id: str,
     items: list[Item],
-    person_id: int | None,
-    locale: str,
-    priority: int,
-    lease_until: dt.datetime | None,
+    person_id: int | None = None,
+    locale: str | None = None,
+    not_before: dt.datetime | None = None,
+    priority: int = 0,
+    lease_until: dt.datetime | None = None,
 ) -> OutboxMessage:
-    """A reply, new by its key (the update's own): taken by this process for sending right after the commit
-    (`lease_until`; a crash before it is sent lets the lease run out and a dispatcher sends it), or left
-    pending for the dispatcher."""
+    """A message whose key the caller knows is new (a reply: the update's own key). With `lease_until` it is
+    taken by this process for sending right after the commit (a crash before it is sent lets the lease run out
+    and a dispatcher sends it); without, it waits for the dispatcher's passes."""
     row = OutboxMessage(
         key=key,
         channel=channel,
@@ -99,7 +98,7 @@ def add_claimed(
         items=to_json(items),
         status="pending" if lease_until is None else "sending",
         attempts=0 if lease_until is None else 1,
-        next_attempt_at=lease_until or dt.datetime.now(dt.UTC),
+        next_attempt_at=lease_until or not_before or dt.datetime.now(dt.UTC),
         priority=priority,
     )
     session.add(row)

@@ -44,21 +44,30 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-async def _pg_template() -> str:
-    """One migrated PostgreSQL database per test worker, copied for each test (migrating each would cost
-    seconds per test)."""
+def _pg_url(name: str) -> str:
+    assert PG_URL is not None
+    return PG_URL.rsplit("/", 1)[0] + "/" + name
+
+
+async def _pg_admin(*statements: str) -> None:
+    """Run statements on the cluster's maintenance database (CREATE DATABASE cannot run in a transaction)."""
     import asyncpg
 
     assert PG_URL is not None
-    name = f"anzebot_tpl_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-    base = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
-    conn = await asyncpg.connect(base)
+    conn = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg://", "postgresql://"))
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        for statement in statements:
+            await conn.execute(statement)
     finally:
         await conn.close()
-    engine = make_engine(PG_URL.rsplit("/", 1)[0] + "/" + name)
+
+
+async def _pg_template() -> str:
+    """One migrated PostgreSQL database per test worker, copied for each test (migrating each would cost
+    seconds per test)."""
+    name = f"anzebot_tpl_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    await _pg_admin(f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
+    engine = make_engine(_pg_url(name))
     await migrate(engine)
     await engine.dispose()  # a template must have no open connections to be copied
     return name
@@ -71,17 +80,9 @@ def pg_template() -> str | None:
 
 async def _pg_database(template: str) -> str:
     """A fresh PostgreSQL database per test, copied from the worker's migrated template."""
-    import asyncpg
-
-    assert PG_URL is not None
     name = f"anzebot_t_{uuid.uuid4().hex[:10]}"
-    base = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
-    conn = await asyncpg.connect(base)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    finally:
-        await conn.close()
-    return PG_URL.rsplit("/", 1)[0] + "/" + name
+    await _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return _pg_url(name)
 
 
 @pytest.fixture

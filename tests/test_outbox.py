@@ -287,7 +287,7 @@ async def test_the_recipient_language_is_chosen_at_send_time(tmp_path: Path, db_
 async def claimed_reply(factory: object, dispatcher: Dispatcher, key: str) -> OutboxMessage:
     """A reply as the router writes it: taken for sending right after its turn commits."""
     async with factory() as s, s.begin():  # type: ignore[operator]
-        reply = outbox_store.add_claimed(
+        reply = outbox_store.add_new(
             s,
             key=key,
             channel="flaky",
