@@ -88,6 +88,8 @@ class Operator:
         self._told: dict[str, dt.datetime] = {}
         self._recent: deque[dt.datetime] = deque()
         self.reports: list[str] = []  # what was reported, in English (tests and /metrics)
+        self.unqueued: dict[str, Msg] = {}  # outbox key → report the database has not taken yet
+        self._flushing = asyncio.Lock()
 
     async def tell(self, subject: str, msg: Msg) -> None:
         text = translate(msg, "en")
@@ -105,22 +107,41 @@ class Operator:
         self.reports.append(text)
         if self.target is None:
             return
+        self.unqueued[f"op:{subject}:{now:%Y%m%d%H}"] = msg
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Queue the reports not queued yet. One the database refused (its writer busy, the disk full) stays
+        here and is tried again at the next report and at every outbox pass, so the operator still hears of it
+        once the database takes writes again."""
+        if self.target is None or not self.unqueued or self._flushing.locked():
+            return
+        async with self._flushing:
+            pending = dict(self.unqueued)
+            try:
+                await self._queue(pending)
+            except Exception as exc:
+                # Only the log: reporting this to the operator's chat would need the very write that failed.
+                log.warning("could not queue %d operator report(s) yet (%s); tried again later", len(pending), exc)
+                return
+            for key in pending:
+                self.unqueued.pop(key, None)
+        self.on_enqueued()
+
+    async def _queue(self, reports: Mapping[str, Msg]) -> None:
+        assert self.target is not None
         channel, chat_id = self.target
-        try:
-            async with self.sessions() as s, s.begin():
+        async with self.sessions() as s, s.begin():
+            for key, msg in reports.items():
                 await outbox_store.enqueue(
                     s,
-                    key=f"op:{subject}:{now:%Y%m%d%H}",
+                    key=key,
                     channel=channel,
                     chat_id=chat_id,
                     items=[Text(msg)],
                     locale=self.default_locale,
                     priority=outbox_store.URGENT,
                 )
-        except Exception:
-            log.exception("could not queue the operator's report")
-            return
-        self.on_enqueued()
 
 
 class Pacer:
@@ -340,6 +361,7 @@ class Dispatcher:
     async def _pass(self, name: str, limit: int) -> int:
         """One channel's pass. It reads only as many due rows as the channel may send now, so a channel at its
         limit (Telegram during a broadcast) costs no reads and never holds up another channel."""
+        await self.operator.flush()  # a report the database refused earlier goes first (nothing to do: no cost)
         lock = self._locks.setdefault(name, asyncio.Lock())
         async with lock:
             now = self.clock()

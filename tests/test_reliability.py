@@ -430,6 +430,19 @@ async def test_the_operator_hears_once_an_hour_in_their_chat(service: Service) -
     assert [p for (p,) in rows] == [10]  # before every notice
 
 
+@pytest.mark.parametrize("service", [{"operator_chat": "telegram:15"}], indirect=True)
+async def test_a_report_the_database_refused_reaches_the_operator_once_it_takes_writes(service: Service) -> None:
+    w = service
+    async with held(str(w.app.engine.url), ("outbox",)):
+        await w.app.operator.tell("inbox:held", wording.update_failed("telegram", "43", "TimeoutError: held"))
+        assert list(w.app.operator.unqueued) == [f"op:inbox:held:{w.app.now():%Y%m%d%H}"]
+    assert [c for c in w.fake.sent(15) if "[anzebot]" in c.text] == []
+    await w.replies(15, "43")  # the next outbox pass queues it
+    assert w.app.operator.unqueued == {}
+    await w.app.operator.tell("inbox:held", wording.update_failed("telegram", "43", "TimeoutError: held"))
+    assert len([c for c in w.fake.sent(15) if "43" in c.text]) == 1  # still once an hour
+
+
 async def test_the_daily_check_prunes_and_reports_a_broken_audit_chain(h: Harness, clock: Any) -> None:
     expert = await h.login("王建国")
     await h.say(expert, "/whoami")
