@@ -19,10 +19,10 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import adapters, calendar_file, logs
+from bot import adapters, calendar_file, logs, rules_file
 from bot.channels.base import Adapter
 from bot.config import Settings
-from bot.domain.deployment import Deployment, QuietHours, chain_with, parse_hhmm
+from bot.domain.deployment import Deployment, QuietHours, parse_hhmm
 from bot.i18n import T, normalise_locale, translate
 from bot.messages import Incoming
 from bot.notices import operator as operator_wording
@@ -76,8 +76,7 @@ def deployment(settings: Settings, channels: Mapping[str, Adapter]) -> Deploymen
         tz=ZoneInfo(settings.timezone),
         calendar=calendar_file.load(settings.calendar_file),
         prefix=settings.hazard_prefix,
-        deadline_days=settings.deadline_map(),
-        chain=chain_with(settings.escalation_days),
+        rules=rules_file.load(settings.rules_file),
         quiet=QuietHours.parse(settings.quiet_hours),
         send_rates=send_rates(channels),
     )

@@ -16,13 +16,14 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import calendar_file, logs
+from bot import calendar_file, logs, rules_file
 from bot.app import App
 from bot.calendar_file import CalendarFileError
 from bot.channels.base import ChannelError
 from bot.channels.wecom import WeComClient
 from bot.config import ConfigError, Settings
 from bot.domain.deployment import Deployment
+from bot.domain.rules import RulesError, describe
 from storage import admin, audit, demo, plans, training, visits
 from storage.db import make_engine, migrate, sessions
 from storage.hazards import Hazards
@@ -143,6 +144,12 @@ def parser() -> argparse.ArgumentParser:
     inbox.add_argument("--retry", type=int, metavar="ID", help="process this one again (the running service takes it)")
     inbox.add_argument("--json", action="store_true")
 
+    rules = sub.add_parser("rules", help="the rules in force (ANZEBOT_RULES_FILE)").add_subparsers(
+        dest="sub", required=True
+    )
+    rs = rules.add_parser("show", help="every value in force, where it came from, and its clause")
+    rs.add_argument("--json", action="store_true")
+
     arc = sub.add_parser("archive", help="records").add_subparsers(dest="sub", required=True)
     arc.add_parser("verify", help="check the audit hash chain")
     return p
@@ -187,6 +194,7 @@ async def _training(args: argparse.Namespace, settings: Settings) -> None:
                 drill=args.drill,
                 tz=tz,
                 now=now,
+                min_hours=rules_file.load(settings.rules_file).training.min_offline_hours,
             ),
         )
         print(f"training {session.id} added; show this sign-in code at the venue: {code}")
@@ -312,6 +320,7 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
                 leader=args.leader,
                 services=_split(args.services),
                 now=dt.datetime.now(dt.UTC),
+                rules=rules_file.load(settings.rules_file).expert_groups,
             ),
         )
         print(f"service plan {plan.id} proposed; the project's insurer confirms it in chat")
@@ -325,6 +334,7 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
                 experts=_split(args.experts) if args.experts else None,
                 leader=args.leader,
                 now=dt.datetime.now(dt.UTC),
+                rules=rules_file.load(settings.rules_file).expert_groups,
             ),
         )
         print(f"visit {visit.id} scheduled on {visit.scheduled_on.isoformat()}")
@@ -345,6 +355,8 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
                 )
     elif args.cmd == "inbox":
         return await _inbox(settings, args)
+    elif args.cmd == "rules":
+        _rules_show(settings, as_json=args.json)
     elif args.cmd == "archive":
         result = await _with_session(settings, audit.verify, write=False)
         if not result.ok:
@@ -378,8 +390,23 @@ async def _create_appchat(settings: Settings, project: str, name: str) -> str:
     return chat_id
 
 
+def _rules_show(settings: Settings, *, as_json: bool) -> None:
+    rows = list(describe(rules_file.load(settings.rules_file)))
+    if as_json:
+        print(json.dumps([vars(r) for r in rows], ensure_ascii=False))
+        return
+    print(f"rules file: {settings.rules_file or '(none: the defaults of the seeds)'}")
+    for r in rows:
+        value = json.dumps(r.value, ensure_ascii=False)
+        print(f"{r.key} = {value}  [{r.source}]  {r.clause}\n    {r.what}")
+
+
 async def _due(settings: Settings, project: str | None) -> list[dict[str, Any]]:
-    setup = Deployment(tz=ZoneInfo(settings.timezone), calendar=calendar_file.load(settings.calendar_file))
+    setup = Deployment(
+        tz=ZoneInfo(settings.timezone),
+        calendar=calendar_file.load(settings.calendar_file),
+        rules=rules_file.load(settings.rules_file),
+    )
 
     async def report(s: AsyncSession) -> list[dict[str, Any]]:
         return await Hazards(Turn(s, dt.datetime.now(dt.UTC), setup)).due_report(project)
@@ -439,7 +466,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings()
         logs.protect(settings.secrets())
         return asyncio.run(_main(args, settings))
-    except (admin.AdminError, CliError, ConfigError, CalendarFileError) as exc:
+    except (admin.AdminError, CliError, ConfigError, CalendarFileError, RulesError) as exc:
         print(f"anzebot: {exc}", file=sys.stderr)
         return 1
     except ValidationError as exc:

@@ -9,8 +9,6 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
-from bot.domain.levels import DEFAULT_DEADLINE_WORKING_DAYS, Level
-
 
 class ConfigError(ValueError):
     pass
@@ -36,12 +34,10 @@ class Settings(BaseSettings):
     default_locale: str = "zh_CN"
 
     hazard_prefix: str = Field(default="XC", pattern=r"^[A-Z][A-Z0-9]{0,9}$")
-    deadline_days: dict[int, int] = Field(
-        default_factory=lambda: {int(k): v for k, v in DEFAULT_DEADLINE_WORKING_DAYS.items()}
-    )
     media_max_bytes: int = 20 * 1024 * 1024
     invite_days: int = 7
     calendar_file: Path | None = None
+    rules_file: Path | None = None  # TOML: thresholds, periods, the escalation chain (bot/domain/rules.py)
 
     webchat: bool = True
     webchat_password: str | None = None
@@ -73,8 +69,6 @@ class Settings(BaseSettings):
     inbox_poll_seconds: float = 5.0
     quiet_hours: str = Field(default="21:00-08:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
     digest_time: str = Field(default="08:30", pattern=r"^\d{2}:\d{2}$")
-    # Working days after the overdue notice for each escalation step (the chain in bot/domain/escalation.py).
-    escalation_days: dict[str, int] = Field(default_factory=lambda: {"esc-1": 1, "esc-2": 2})
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -86,9 +80,6 @@ class Settings(BaseSettings):
                 raise ConfigError(
                     "ANZEBOT_WECOM_CORP_ID needs " + ", ".join(f"ANZEBOT_WECOM_{a.upper()}" for a in absent)
                 )
-        missing = [lvl for lvl in Level if int(lvl) not in self.deadline_days]
-        if missing:
-            raise ConfigError(f"ANZEBOT_DEADLINE_DAYS lacks levels {missing}")
         return self
 
     def secrets(self) -> list[str | None]:
@@ -114,6 +105,3 @@ class Settings(BaseSettings):
         if not self.webchat:
             return False
         return self.loopback or bool(self.webchat_password)
-
-    def deadline_map(self) -> dict[Level, int]:
-        return {Level(k): v for k, v in self.deadline_days.items()}

@@ -111,7 +111,8 @@ class ObligationInfo:
     key: str
     due_by: dt.date
     done_on: dt.date | None
-    status: str  # done | due | late
+    status: str  # done | done_late | due | late
+    days_late: int = 0  # done_late: how many days after its day
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,7 @@ class ComplaintInfo:
     needs_check: bool
     extended: bool
     answer: dict[str, str]
+    extension_state: str | None = None  # asked | agreed | declined (an extension asked of the complainant)
 
 
 @dataclass(frozen=True)
@@ -246,6 +248,7 @@ class HazardDraft:
     major_id: str | None = None
     check_index: int | None = None
     lec: tuple[float, float, float] | None = None
+    may_cause_accident: bool = False  # level 2: the authority is told as well (001 §二(二))
 
 
 class PeoplePort(Protocol):
@@ -321,6 +324,7 @@ class ComplaintsPort(Protocol):
     async def find(self, person: PersonInfo, complaint_id: int) -> ComplaintInfo: ...
     async def needs_checking(self, person: PersonInfo, complaint_id: int) -> ComplaintInfo: ...
     async def extend(self, person: PersonInfo, complaint_id: int, days: int, reason: str) -> ComplaintInfo: ...
+    async def agree_extension(self, person: PersonInfo, complaint_id: int, agree: bool) -> ComplaintInfo: ...
     async def answer(self, person: PersonInfo, complaint_id: int, parts: dict[str, str]) -> ComplaintInfo: ...
     async def close(self, person: PersonInfo, complaint_id: int, refer: bool) -> ComplaintInfo: ...
 

@@ -6,10 +6,18 @@ from __future__ import annotations
 
 from typing import TypedDict, cast
 
-from bot.domain.complaints import ANSWER_PARTS, MAX_EXTENSION, About
+from bot.domain.complaints import ANSWER_PARTS, About
 from bot.i18n import N_, T
 from bot.messages import Payload, TextIn
-from bot.notices.complaints import ACCEPT, ANSWER, EXTEND, NEEDS_CHECKING, REFER
+from bot.notices.complaints import (
+    ACCEPT,
+    AGREE_EXTENSION,
+    ANSWER,
+    DECLINE_EXTENSION,
+    EXTEND,
+    NEEDS_CHECKING,
+    REFER,
+)
 from bot.ports import ComplaintInfo
 from handlers.context import Known, flow_choice, flow_option
 from handlers.form import Choose, Draft, FormFlow, Options, PhotoBox, Review, Write
@@ -118,9 +126,10 @@ async def _load(ctx: Known, args: tuple[str, ...]) -> ComplaintInfo | None:
 async def ask_answer(ctx: Known) -> None:
     d = ctx.data
     if d.get("step") == "extend_days":
+        most = ctx.setup.rules.complaints.max_extension_days
         ctx.ask(
-            T("Extend by how many working days (at most {n})?", n=MAX_EXTENSION),
-            [flow_option("days", n, T("{n} working days", n=n)) for n in (5, 10, 20, 30)],
+            T("Extend by how many days (at most {n})?", n=most),
+            [flow_option("days", n, T("{n} days", n=n)) for n in sorted({*(m for m in (7, 15) if m < most), most})],
         )
         return
     if d.get("step") == "extend_reason":
@@ -134,10 +143,11 @@ async def on_answer(ctx: Known, payload: Payload) -> None:
     d = ctx.data
     if d.get("step") == "extend_days":
         days = flow_choice(payload, "days") or _text(payload)
-        if days is not None and days.isascii() and days.isdigit() and 1 <= int(days) <= MAX_EXTENSION:
+        most = ctx.setup.rules.complaints.max_extension_days
+        if days is not None and days.isascii() and days.isdigit() and 1 <= int(days) <= most:
             d["days"], d["step"] = int(days), "extend_reason"
         else:
-            ctx.say(T("A number from 1 to {n}, please.", n=MAX_EXTENSION))
+            ctx.say(T("A number from 1 to {n}, please.", n=most))
     elif d.get("step") == "extend_reason":
         reason = _text(payload)
         if reason:
@@ -145,7 +155,10 @@ async def on_answer(ctx: Known, payload: Payload) -> None:
             info = await ctx.attempt(call, end_flow=True)
             if info is not None:
                 ctx.finish()
-                ctx.say(T("Extended to {date}; the complainant is told why.", date=info.due_on.isoformat()))
+                if info.extension_state == "asked":
+                    ctx.say(T("Asked: the complainant decides whether to agree; you will hear."))
+                else:
+                    ctx.say(T("Extended to {date}; the complainant is told why.", date=info.due_on.isoformat()))
             return
     else:
         text = _text(payload)
@@ -177,11 +190,33 @@ async def start_extension(ctx: Known, args: tuple[str, ...]) -> None:
     info = await _load(ctx, args)
     if info is None:
         return
-    if info.extended:
-        ctx.refuse(T("It has been extended once already; it cannot be extended again."))
+    if info.extended or info.extension_state is not None:
+        ctx.refuse(T("More time has been asked once already; it cannot be asked again."))
         return
     ctx.start("complaint_answer", {"id": info.id, "parts": {}, "step": "extend_days"})
     await ask_answer(ctx)
+
+
+async def _extension_answer(ctx: Known, args: tuple[str, ...], agree: bool) -> None:
+    ref = ctx.button_id(args)
+    call = ctx.services.complaints.agree_extension(ctx.person, ref, agree) if ref is not None else None
+    info = await ctx.attempt(call) if call is not None else None
+    if info is None:
+        return
+    if agree:
+        ctx.say(T("Thank you: the answer is now due {date}.", date=info.due_on.isoformat()))
+    else:
+        ctx.say(T("Noted: the answer stays due {date}.", date=info.due_on.isoformat()))
+
+
+@action(AGREE_EXTENSION)
+async def agree_extension(ctx: Known, args: tuple[str, ...]) -> None:
+    await _extension_answer(ctx, args, True)
+
+
+@action(DECLINE_EXTENSION)
+async def decline_extension(ctx: Known, args: tuple[str, ...]) -> None:
+    await _extension_answer(ctx, args, False)
 
 
 @action(NEEDS_CHECKING)

@@ -15,7 +15,7 @@ from bot.domain.lec import score
 from bot.domain.levels import Level
 from bot.domain.quickpath import read_caption
 from bot.domain.roles import Action, allowed
-from bot.domain.taxonomy import Group, taxonomy
+from bot.domain.taxonomy import Group, Taxonomy, taxonomy
 from bot.i18n import N_, T, translate
 from bot.messages import Button, Card, Label, Msg, Payload, StoredMedia
 from bot.notices.hazards import hazard_fields, level_label
@@ -58,13 +58,19 @@ class ReportDraft(TypedDict, total=False):
     description: str
     location: str
     level: int  # as chosen or captioned; a major hazard is level 1 whatever this says
+    accident: Literal["yes", "no"]  # level 2: may it cause an accident (then the authority is told too)
     suggestion: str
     deadline: str  # ISO date
     lec: dict[str, float] | Literal["skip"]
 
 
-def _group(d: Draft) -> Group | None:
-    return taxonomy().group(d["group"]) if "group" in d else None
+def _taxonomy(ctx: Known) -> Taxonomy:
+    """The categories with the deployment's edition of the major-hazard criteria (rules file)."""
+    return taxonomy(ctx.setup.rules.hazards.major_hazard_edition)
+
+
+def _group(ctx: Known, d: Draft) -> Group | None:
+    return _taxonomy(ctx).group(d["group"]) if "group" in d else None
 
 
 def _major(d: Draft) -> bool:
@@ -76,36 +82,50 @@ def level_of(d: Draft) -> Level:
     return Level.ONE if _major(d) else Level(d["level"])
 
 
+def _level_two(d: Draft) -> bool:
+    return not _major(d) and d.get("level") == int(Level.TWO)
+
+
+async def _accident(ctx: Known, d: Draft) -> Options:
+    """Yes / no, the rules' default first (001 §二(二): the deployment sets it; the seeds' default is no)."""
+    options: list[tuple[Any, Label]] = [
+        ("no", T("No")),
+        ("yes", T("Yes: report it to the authority too")),
+    ]
+    return options[::-1] if ctx.setup.rules.hazards.level2_authority_default else options
+
+
 async def _projects(ctx: Known, d: Draft) -> Options:
     return [(p.id, p.name) for p in await ctx.services.people.projects(ctx.person, Action.REPORT_HAZARD)]
 
 
 async def _groups(ctx: Known, d: Draft) -> Options:
-    return [(g.id, g.name) for g in taxonomy().groups]
+    return [(g.id, g.name) for g in _taxonomy(ctx).groups]
 
 
 class Major(Choose):
-    """A criterion of 建质规〔2024〕5号 for the group, or none (asked only where the group has criteria)."""
+    """A criterion of the deployment's major-hazard standard (建质规〔2024〕5号 by default) for the group, or none
+    (asked only where the group has criteria)."""
 
     def __init__(self) -> None:
         super().__init__("major", "", self._criteria, label=N_("Major-hazard criterion"), clears=("check",))
 
     def applies(self, ctx: Known, d: Draft) -> bool:
-        group = _group(d)
+        group = _group(ctx, d)
         return group is not None and bool(group.major)
 
     async def _criteria(self, ctx: Known, d: Draft) -> Options:
-        group = _group(d)
+        group = _group(ctx, d)
         assert group is not None
         options: list[tuple[Any, Label]] = [(m.id, f"{i}) {m.article}") for i, m in enumerate(group.major, 1)]
         return [*options, (NONE, T("None of these"))]
 
     async def prompt_for(self, ctx: Known, d: Draft) -> Msg:
-        group = _group(d)
+        group = _group(ctx, d)
         assert group is not None
         return T(
             "Does it match a major-hazard criterion of {standard}? If so it is level 1.\n{items}",
-            standard="建质规〔2024〕5号",
+            standard=_taxonomy(ctx).standard,
             items=[f"{i}) {m.article} {m.text}" for i, m in enumerate(group.major, 1)],
         )
 
@@ -117,11 +137,11 @@ class Check(Choose):
         super().__init__("check", N_("Which JGJ 59 check item does it break?"), self._items, label=N_("Check item"))
 
     def applies(self, ctx: Known, d: Draft) -> bool:
-        group = _group(d)
+        group = _group(ctx, d)
         return group is not None and bool(group.checks) and not _major(d)
 
     async def _items(self, ctx: Known, d: Draft) -> Options:
-        group = _group(d)
+        group = _group(ctx, d)
         assert group is not None
         options: list[tuple[Any, Label]] = [(c.index, f"{c.table}·{c.item}") for c in group.checks]
         return [*options, ("skip", T("Skip"))]
@@ -240,7 +260,21 @@ STEPS: tuple[Step, ...] = (
     Check(),
     Write("description", N_("Describe the problem in a sentence."), label=N_("Description"), max_len=MAX_TEXT),
     Where(),
-    Choose("level", N_("Which level is the hazard?"), LEVELS, label=N_("Level"), when=lambda d: not _major(d)),
+    Choose(
+        "level",
+        N_("Which level is the hazard?"),
+        LEVELS,
+        label=N_("Level"),
+        clears=("accident",),
+        when=lambda d: not _major(d),
+    ),
+    Choose(
+        "accident",
+        N_("Level 2: may it cause an accident? Then it is reported to the local authority as well as the insurer."),
+        _accident,
+        label=N_("May cause an accident"),
+        when=_level_two,
+    ),
     Measures(),
     DateStep(
         "deadline",
@@ -256,7 +290,7 @@ STEPS: tuple[Step, ...] = (
 
 async def review(ctx: Known, data: Draft) -> Review:
     d = cast(ReportDraft, data)
-    tax = taxonomy()
+    tax = _taxonomy(ctx)
     group = tax.group(d["group"])
     major = tax.major(d["major"]) if _major(data) else None
     check_index = d.get("check")
@@ -270,6 +304,13 @@ async def review(ctx: Known, data: Draft) -> Review:
     ]
     if major or check:
         rows.append((T("Basis"), major.basis if major else check.basis if check else ""))
+    if _level_two(data):
+        rows.append(
+            (
+                T("May cause an accident"),
+                T("Yes: report it to the authority too") if d.get("accident") == "yes" else T("No"),
+            )
+        )
     rows += [(T("Rectification measures"), d["suggestion"]), (T("Deadline"), d["deadline"])]
     lec = d["lec"]
     if isinstance(lec, dict):
@@ -293,6 +334,7 @@ async def submit(ctx: Known, data: Draft) -> None:
         major_id=d["major"] if _major(data) else None,
         check_index=None if _major(data) else d.get("check"),
         lec=(lec["L"], lec["E"], lec["C"]) if isinstance(lec, dict) else None,
+        may_cause_accident=_level_two(data) and d.get("accident") == "yes",
     )
     hazard = await ctx.attempt(ctx.services.hazards.report(ctx.person, draft))
     if hazard is None:
@@ -350,7 +392,7 @@ async def quick_path(ctx: Known, media: StoredMedia) -> None:
     """A photo sent outside any flow starts a report; its caption fills what it can."""
     data: Draft = {"photos": [media.sha256]}
     if media.caption:
-        facts = read_caption(media.caption, taxonomy())
+        facts = read_caption(media.caption, _taxonomy(ctx))
         data["photos_done"] = True  # the expert said what it is: more photos can still be sent at any step
         if facts.description and len(facts.description) >= MIN_TEXT:
             data["description"] = facts.description[:MAX_TEXT]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TypedDict, cast
 
-from bot.domain.training import ONLINE_TARGET_HOURS, Drill, Kind
+from bot.domain.training import Drill, Kind
 from bot.i18n import N_, T, translate
 from bot.messages import Choice, Msg, Option, Payload, StoredMedia, TextIn
 from bot.notices.training import RECORD, SIGN_IN
@@ -113,7 +113,7 @@ async def training(ctx: Known, args: tuple[str, ...]) -> None:
             "This year: {offline} h in sessions, {online} h online (target {target} h).",
             offline=f"{overview.offline_hours:g}",
             online=f"{overview.online_hours:g}",
-            target=f"{ONLINE_TARGET_HOURS:g}",
+            target=f"{ctx.setup.rules.training.online_target_hours:g}",
         )
     ]
     options: list[Option] = []

@@ -15,7 +15,12 @@ from handlers.context import Known
 from handlers.form import read_text
 from handlers.registry import action, command, flow
 
-OBLIGATION_STATUS = {"done": N_("done"), "due": N_("due"), "late": N_("LATE")}
+OBLIGATION_STATUS = {
+    "done": N_("done"),
+    "done_late": N_("done, {days} days late"),  # met late: still a breach (the analyses count it)
+    "due": N_("due"),
+    "late": N_("LATE"),
+}
 VISIT_STATUS = {"scheduled": N_("scheduled"), "started": N_("in progress"), "closed": N_("closed")}
 PLAN_STATUS = {
     "confirmed": N_("confirmed by the insurer"),
@@ -24,6 +29,7 @@ PLAN_STATUS = {
 }
 OBLIGATIONS = {
     "first-inspection": N_("First inspection after the policy starts"),
+    "first-service": N_("First service after the policy starts"),
     "onsite-1": N_("On-site service 1"),
     "onsite-2": N_("On-site service 2"),
 }
@@ -50,7 +56,7 @@ async def plan(ctx: Known, args: tuple[str, ...]) -> None:
                 "{name}: by {date} · {status}",
                 name=_obligation_name(o.key),
                 date=o.due_by.isoformat(),
-                status=T(OBLIGATION_STATUS[o.status]),
+                status=T(OBLIGATION_STATUS[o.status], days=o.days_late),
             )
             for o in p.obligations
         ]

@@ -1,7 +1,8 @@
 """Complaints (投诉与异议): filed by anyone bound to a project, numbered and acknowledged; the agency answers
-within 10 working days (30 when the facts need checking; one extension of at most 30, with a reason told to the
-complainant), stating the request, the facts found with their basis, and the measures; the complainant accepts
-or refers it to the authority. The clock reminds the agency and escalates to the insurer when it is late."""
+within 10 working days (30 when the facts need checking; one extension of at most 30 days, with a reason told to
+the complainant, agreed by the agency's officer or by the complainant as the rules say), stating the request, the
+facts found with their basis, and the measures; the complainant accepts or refers it to the authority. The clock
+reminds the agency and escalates to the insurer when it is late."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import datetime as dt
 from bot.domain import complaints as rules
 from bot.domain import escalation
 from bot.domain.roles import Role
+from bot.domain.rules import Complaints as ComplaintRules
 from bot.notices import complaints as notices
 from bot.ports import AccessDenied, ComplaintInfo, Conflict, NotFound, PersonInfo, ServiceError
 from storage import counters, members, schedule
@@ -22,6 +24,10 @@ HANDLERS = (Role.AGENCY_ADMIN,)
 
 
 class Complaints(Area):
+    @property
+    def limits(self) -> ComplaintRules:
+        return self.t.setup.rules.complaints
+
     async def _number(self) -> str:
         year = self.t.today.year
         return f"TS-{year}-{await counters.next_value(self.s, f'complaint:{year}'):04d}"
@@ -41,6 +47,7 @@ class Complaints(Area):
             due_on=c.due_on,
             needs_check=c.needs_check,
             extended=c.extended,
+            extension_state=c.extension_state,
             answer=dict(c.answer or {}),
         )
 
@@ -59,7 +66,7 @@ class Complaints(Area):
             text=text.strip()[:1000],
             photos=photos,
             filed_at=self.now,
-            due_on=rules.due_on(self.t.today, self.t.calendar),
+            due_on=rules.due_on(self.t.today, self.t.calendar, limits=self.limits),
         )
         self.s.add(c)
         await self.s.flush()
@@ -93,29 +100,77 @@ class Complaints(Area):
         if c.needs_check:
             raise Conflict("checking")
         c.needs_check = True
-        c.due_on = rules.due_on(c.filed_at.astimezone(self.t.tz).date(), self.t.calendar, needs_check=True)
+        filed_on = c.filed_at.astimezone(self.t.tz).date()
+        c.due_on = rules.due_on(filed_on, self.t.calendar, needs_check=True, limits=self.limits)
         await self.t.audit("complaint.checking", "complaint", c.id, actor=person.id)
         self.t.notify([c.complainant_id], f"cp{c.id}:checking", [notices.being_checked(c.number, c.due_on)])
         return await self._info(c)
 
     async def extend(self, person: PersonInfo, complaint_id: int, days: int, reason: str) -> ComplaintInfo:
+        """One extension of at most 30 days with its reason. Where the rules name the agency's complaint officer
+        (003 §6.4.2), the agency manager asking is that officer and it stands at once; where they name the
+        complainant (004 §6.4), it stands once the complainant agrees (`agree_extension`)."""
         c = await self._handled(person, complaint_id)
-        if c.extended:
+        if c.extended or c.extension_state is not None:
             raise Conflict("extended")
         try:
-            c.due_on = rules.extended(c.due_on, days, self.t.calendar)
+            new_due = rules.extended(c.due_on, days, self.limits)
         except ValueError:
             raise ServiceError("extension_days") from None
-        c.extended, c.extension_reason = True, reason.strip()
+        c.extension_reason, c.extension_days = reason.strip(), days
+        if self.limits.extension_approver == "complainant":
+            c.extension_state = "asked"
+            await self.t.audit(
+                "complaint.extension_asked",
+                "complaint",
+                c.id,
+                actor=person.id,
+                data={"days": days, "reason": c.extension_reason, "due_on": new_due.isoformat()},
+            )
+            card = notices.extension_asked(c.id, c.number, c.due_on, new_due, c.extension_reason)
+            self.t.notify([c.complainant_id], f"cp{c.id}:extension-asked", [card])
+            return await self._info(c)
+        await self._extend(c, new_due, person.id)
+        return await self._info(c)
+
+    async def _extend(self, c: Complaint, new_due: dt.date, agreed_by: int) -> None:
+        c.due_on, c.extended, c.extension_state, c.extension_by = new_due, True, "agreed", agreed_by
         await self.t.audit(
             "complaint.extended",
             "complaint",
             c.id,
-            actor=person.id,
-            data={"days": days, "reason": c.extension_reason, "due_on": c.due_on.isoformat()},
+            actor=agreed_by,
+            data={
+                "days": c.extension_days,
+                "reason": c.extension_reason,
+                "due_on": c.due_on.isoformat(),
+                "agreed_by": self.limits.extension_approver,
+            },
         )
-        note = notices.extended(c.number, c.due_on, c.extension_reason)
-        self.t.notify([c.complainant_id], f"cp{c.id}:extended", [note])
+        note = notices.extended(c.number, c.due_on, c.extension_reason or "")
+        self.t.notify([c.complainant_id], f"cp{c.id}:extended", [note], skip=agreed_by)
+        if agreed_by == c.complainant_id:
+            handlers = await members.with_roles(self.s, c.project_id, HANDLERS)
+            self.t.notify(
+                handlers, f"cp{c.id}:extension-agreed", [notices.extension_answered(c.number, c.due_on, True)]
+            )
+
+    async def agree_extension(self, person: PersonInfo, complaint_id: int, agree: bool) -> ComplaintInfo:
+        """The complainant's answer to an extension asked of them (004 §6.4)."""
+        c = await self.s.get(Complaint, complaint_id)
+        if c is None or person.id != c.complainant_id:
+            raise NotFound("complaint")
+        if c.status != "open" or c.extension_state != "asked":
+            raise Conflict(c.extension_state or c.status)
+        if agree:
+            await self._extend(c, rules.extended(c.due_on, c.extension_days or 0, self.limits), person.id)
+        else:
+            c.extension_state = "declined"
+            await self.t.audit("complaint.extension_declined", "complaint", c.id, actor=person.id)
+            handlers = await members.with_roles(self.s, c.project_id, HANDLERS)
+            self.t.notify(
+                handlers, f"cp{c.id}:extension-declined", [notices.extension_answered(c.number, c.due_on, False)]
+            )
         return await self._info(c)
 
     async def answer(self, person: PersonInfo, complaint_id: int, parts: dict[str, str]) -> ComplaintInfo:

@@ -225,7 +225,7 @@ class Hazards(Area):
         roles = await members.roles_in(self.s, person.id, draft.project_id)
         if not allowed(roles, Action.REPORT_HAZARD):
             raise AccessDenied(Action.REPORT_HAZARD)
-        tax = taxonomy()
+        tax = taxonomy(self.t.setup.rules.hazards.major_hazard_edition)
         group = tax.group(draft.group_id)
         if group is None:
             raise ServiceError("bad_category")
@@ -240,7 +240,8 @@ class Hazards(Area):
         if len(draft.description) > MAX_TEXT or len(draft.suggestion) > MAX_TEXT:
             raise ServiceError("too_long")
         basis = major.basis if major else (check.basis if check else "")
-        plan = levels.notice_plan(level)
+        may_cause_accident = level == Level.TWO and draft.may_cause_accident
+        plan = levels.notice_plan(level, may_cause_accident)
         lec = draft.lec
         hazard = Hazard(
             number=await self._next_number(),
@@ -256,6 +257,7 @@ class Hazards(Area):
             deadline=draft.deadline,
             status=Status.RECTIFYING.value,
             stop_work=plan.stop_work,
+            may_cause_accident=may_cause_accident,
             created_at=self.now,
             updated_at=self.now,
             visit_id=await visits.started_visit_of(self.s, person.id, draft.project_id),
@@ -281,6 +283,7 @@ class Hazards(Area):
                 "deadline": draft.deadline.isoformat(),
                 "photos": list(draft.photos),
                 "stop_work": plan.stop_work,
+                "may_cause_accident": may_cause_accident,
             },
         )
         info = await self.info(hazard)
@@ -292,10 +295,10 @@ class Hazards(Area):
         followers = [
             p for p in await members.with_roles(self.s, hazard.project_id, plan.followers) if p not in responsible
         ]
-        if level == Level.TWO:
-            insurers = await members.with_roles(self.s, hazard.project_id, {Role.INSURER})
-            self.t.notify(insurers, key + ":insurer", notices.insurer_notice(info), skip=person.id)
-            followers = [p for p in followers if p not in insurers]
+        if plan.reported_to:
+            reported = await members.with_roles(self.s, hazard.project_id, plan.reported_to)
+            self.t.notify(reported, key + ":insurer", notices.insurer_notice(info), skip=person.id)
+            followers = [p for p in followers if p not in reported]
         self.t.notify(followers, key, notices.follower_notice(info), skip=person.id, urgent=urgent)
         if plan.same_day_report:
             targets = await members.with_roles(self.s, hazard.project_id, plan.same_day_report)

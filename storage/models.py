@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -202,6 +203,8 @@ class Hazard(Base):
     deadline: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20), index=True)
     stop_work: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Level 2 only: the reporter said it may cause an accident, so the authority is told too (001 §二(二)).
+    may_cause_accident: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     lec_l: Mapped[float | None] = mapped_column(Float)
     lec_e: Mapped[float | None] = mapped_column(Float)
     lec_c: Mapped[float | None] = mapped_column(Float)
@@ -535,6 +538,9 @@ class Complaint(Base):
     needs_check: Mapped[bool] = mapped_column(Boolean, default=False)
     extended: Mapped[bool] = mapped_column(Boolean, default=False)
     extension_reason: Mapped[str | None] = mapped_column(Text)
+    extension_days: Mapped[int | None]  # calendar days asked (at most 30: 003 §6.4.2, 004 §6.4)
+    extension_state: Mapped[str | None] = mapped_column(String(10))  # asked | agreed | declined
+    extension_by: Mapped[int | None]  # who agreed: the agency's officer, or the complainant (rules file)
     answer: Mapped[dict[str, Any] | None]  # request, facts, measures
     answered_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     answered_at: Mapped[dt.datetime | None]

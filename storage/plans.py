@@ -7,18 +7,28 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import escalation
-from bot.domain.obligations import Expert, Obligation, Thresholds, expert_group_problems, obligations
+from bot.domain.obligations import SEEDS_GROUPS, Expert, Obligation, expert_group_problems, obligations
 from bot.domain.roles import OrgKind, Role
-from bot.domain.workdays import WorkCalendar
+from bot.domain.rules import ExpertGroups
 from bot.notices import visits as notices
 from bot.ports import AccessDenied, Conflict, NotFound, ObligationInfo, PersonInfo, PlanInfo
 from storage import audit, members, schedule
 from storage.admin import AdminError, find_person, find_project
-from storage.models import PlanExpert, Policy, Project, ProjectUnit, ServicePlan, Visit
+from storage.models import (
+    Attendance,
+    Person,
+    PlanExpert,
+    Policy,
+    Project,
+    ProjectUnit,
+    ServicePlan,
+    TrainingSession,
+    Visit,
+)
 from storage.outbox_store import notify_person
 from storage.people import People
 from storage.reminder_log import Ledger
@@ -29,8 +39,31 @@ SERVICES = ("inspection", "risk_assessment", "training", "drill", "standardisati
 TIED_UNITS = (OrgKind.CONSTRUCTION.value, OrgKind.SUPERVISION.value, OrgKind.OWNER.value)
 
 
+async def group_problems(
+    s: AsyncSession, project_id: int, people: list[Person], leader_id: int, rules: ExpertGroups
+) -> list[str]:
+    """Why these experts cannot serve the project as a group (002 §10, §12), empty when they can: the one check
+    of a plan, a visit the operator schedules, and a re-inspection a revisit books."""
+    tied = set(
+        (
+            await s.execute(
+                select(ProjectUnit.org_id).where(ProjectUnit.project_id == project_id, ProjectUnit.kind.in_(TIED_UNITS))
+            )
+        ).scalars()
+    )
+    group = [Expert(x.id, x.speciality, frozenset({x.org_id})) for x in people]
+    return expert_group_problems(group, leader_id, tied, rules)
+
+
 async def add_plan(
-    s: AsyncSession, *, project: str, experts: list[str], leader: str, services: list[str], now: dt.datetime
+    s: AsyncSession,
+    *,
+    project: str,
+    experts: list[str],
+    leader: str,
+    services: list[str],
+    now: dt.datetime,
+    rules: ExpertGroups = SEEDS_GROUPS,
 ) -> ServicePlan:
     """The operator's proposal (CLI); the project's insurer gets it to confirm."""
     p = await find_project(s, project)
@@ -39,15 +72,7 @@ async def add_plan(
         raise AdminError(f"services must be some of {', '.join(SERVICES)}")
     people = [await find_person(s, ref) for ref in experts]
     leader_row = await find_person(s, leader)
-    tied = set(
-        (
-            await s.execute(
-                select(ProjectUnit.org_id).where(ProjectUnit.project_id == p.id, ProjectUnit.kind.in_(TIED_UNITS))
-            )
-        ).scalars()
-    )
-    group = [Expert(x.id, x.speciality, frozenset({x.org_id})) for x in people]
-    problems = expert_group_problems(group, leader_row.id, tied)
+    problems = await group_problems(s, p.id, people, leader_row.id, rules)
     if problems:
         raise AdminError("the expert group cannot serve this project: " + "; ".join(problems))
     for old in (
@@ -74,27 +99,45 @@ async def add_plan(
     return plan
 
 
-async def project_obligations(
-    s: AsyncSession, project_id: int, cal: WorkCalendar, t: Thresholds | None = None
-) -> list[Obligation]:
-    policy = (
-        (await s.execute(select(Policy).where(Policy.project_id == project_id).order_by(Policy.start_date.desc())))
-        .scalars()
-        .first()
-    )
-    if policy is None:
-        return []
-    done = (
-        (await s.execute(select(Visit.closed_on).where(Visit.project_id == project_id, Visit.status == "closed")))
-        .scalars()
-        .all()
-    )
-    return obligations(
-        policy.start_date, policy.end_date, Decimal(policy.premium), [d for d in done if d], cal, t or Thresholds()
-    )
-
-
 class Plans(Area):
+    async def obligations_of(self, project_id: int) -> list[Obligation]:
+        """What the project's latest policy owes, met by the days of its closed visits and of the offline trainings
+        held for it (ended, someone signed in)."""
+        policy = (
+            (
+                await self.s.execute(
+                    select(Policy).where(Policy.project_id == project_id).order_by(Policy.start_date.desc())
+                )
+            )
+            .scalars()
+            .first()
+        )
+        if policy is None:
+            return []
+        visited = (
+            await self.s.execute(
+                select(Visit.scheduled_on).where(Visit.project_id == project_id, Visit.status == "closed")
+            )
+        ).scalars()
+        held = (
+            await self.s.execute(
+                select(TrainingSession.starts_at, TrainingSession.projects)
+                .where(TrainingSession.ends_at <= self.now)
+                .where(exists().where(Attendance.session_id == TrainingSession.id))
+            )
+        ).all()
+        trainings = [at.astimezone(self.t.tz).date() for at, projects in held if project_id in (projects or [])]
+        rules = self.t.setup.rules.visits
+        return obligations(
+            policy.start_date,
+            policy.end_date,
+            Decimal(policy.premium),
+            list(visited),
+            self.t.calendar,
+            rules,
+            trainings,
+        )
+
     async def mine(self, person: PersonInfo) -> list[PlanInfo]:
         out = []
         for project in await People(self.t).projects(person):
@@ -109,10 +152,14 @@ class Plans(Area):
                 .scalars()
                 .first()
             )
-            obs = await project_obligations(self.s, project.id, self.t.calendar)
+            obs = await self.obligations_of(project.id)
             today = self.t.today
             out.append(
-                PlanInfo(project, plan, tuple(ObligationInfo(o.key, o.due_by, o.done_on, o.status(today)) for o in obs))
+                PlanInfo(
+                    project,
+                    plan,
+                    tuple(ObligationInfo(o.key, o.due_by, o.done_on, o.status(today), o.days_late) for o in obs),
+                )
             )
         return out
 
@@ -145,7 +192,7 @@ class Plans(Area):
         for project in projects:
             seen = done.setdefault(project.id, set())
             later: list[dt.datetime] = []
-            for o in await project_obligations(self.s, project.id, self.t.calendar):
+            for o in await self.obligations_of(project.id):
                 key = f"p{project.id}:{o.key}:unscheduled"
                 if not o.key.startswith("quarter-") or o.done_on is not None or o.warn_from is None:
                     continue

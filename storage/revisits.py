@@ -54,8 +54,10 @@ class Revisits(Area):
 
     async def create_for_visit(self, visit: Visit) -> Revisit:
         """Called as the visit closes: who will be asked, when, and the 附件5 header as it stands now."""
-        assert visit.closed_on is not None
-        plan = revisit.schedule(visit.closed_on, self.t.calendar)
+        # Counted from the day of the service (003 §6.3, 004 §6.3), not from when the visit was closed.
+        plan = revisit.schedule(
+            visit.scheduled_on, self.t.calendar, limit=self.t.setup.rules.visits.revisit_working_days
+        )
         contacts = await members.with_roles(self.s, visit.project_id, CONTACT_ROLES)
         project = await self.s.get(Project, visit.project_id)
         assert project is not None
@@ -85,7 +87,7 @@ class Revisits(Area):
             "agency": units.get("agency", ""),
             "experts": await self._experts(visit),
             "service": "on-site inspection",
-            "service_date": visit.closed_on.isoformat(),
+            "service_date": visit.scheduled_on.isoformat(),
         }
         row = Revisit(
             visit_id=visit.id,
@@ -166,6 +168,13 @@ class Revisits(Area):
             booked = Visit(project_id=r.project_id, scheduled_on=day, leader_id=visit.leader_id)
             self.s.add(booked)
             await self.s.flush()
+            # The group that found the hazards re-inspects them: it met the group rules (002 §10, §12) when it
+            # was scheduled, and nobody outside it is put on the project by a revisit.
+            group = (
+                await self.s.execute(select(VisitExpert.person_id).where(VisitExpert.visit_id == visit.id))
+            ).scalars()
+            for pid in dict.fromkeys([visit.leader_id, *group]):
+                self.s.add(VisitExpert(visit_id=booked.id, person_id=pid))
             await self.t.audit(
                 "visit.booked", "visit", booked.id, actor=person.id, data={"reason": "revisit", "hazards": reopened}
             )

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import training as rules
 from bot.domain.roles import Role
+from bot.domain.rules import Training as TrainingRules
 from bot.notices import training as notices
 from bot.ports import (
     AccessDenied,
@@ -80,6 +81,7 @@ async def add(
     drill: str | None,
     tz: ZoneInfo,
     now: dt.datetime,
+    min_hours: float = TrainingRules().min_offline_hours,
 ) -> tuple[TrainingSession, str, list[str]]:
     """Create a session and invite its audience; returns it, the venue code, and warnings."""
     if kind not in set(rules.Kind):
@@ -110,8 +112,8 @@ async def add(
     s.add(t)
     await s.flush()
     warnings = []
-    if kind != rules.Kind.DRILL and rules.hours(starts_at, ends_at) < rules.MIN_OFFLINE_HOURS:
-        warnings.append(f"shorter than {rules.MIN_OFFLINE_HOURS:g} hours: it does not meet the ≥2 h rule")
+    if kind != rules.Kind.DRILL and rules.hours(starts_at, ends_at) < min_hours:
+        warnings.append(f"shorter than {min_hours:g} hours: it does not meet the ≥{min_hours:g} h rule (004 §5a)")
     await audit.append(
         s,
         actor_id=t.organiser_id,
@@ -240,14 +242,16 @@ class Training(Area):
         their projects behind the online target, and projects short of a yearly drill or (high risk) two project
         trainings."""
         s, now = self.s, self.now
-        year = now.year
+        year = self.t.today.year  # the local year: 1 January 00:00–08:00 Beijing time is already the new one
+        since, until = self._year(year)
         offline = (
             await s.execute(
                 select(func.coalesce(func.sum(Attendance.hours), 0.0))
                 .join(TrainingSession, TrainingSession.id == Attendance.session_id)
                 .where(
                     Attendance.person_id == person.id,
-                    TrainingSession.starts_at >= dt.datetime(year, 1, 1, tzinfo=dt.UTC),
+                    TrainingSession.starts_at >= since,
+                    TrainingSession.starts_at < until,
                 )
             )
         ).scalar_one()
@@ -297,26 +301,36 @@ class Training(Area):
             ).all()
             for pid, name in managers:
                 h = await _online(s, pid, year)
-                if h < rules.ONLINE_TARGET_HOURS:
+                if h < self.t.setup.rules.training.online_target_hours:
                     behind.append((name, h))
         return TrainingOverview(float(offline), online, tuple(upcoming[:5]), tuple(behind), tuple(gaps))
+
+    def _year(self, year: int) -> tuple[dt.datetime, dt.datetime]:
+        """A local calendar year as [start, end) instants."""
+        return dt.datetime(year, 1, 1, tzinfo=self.t.tz), dt.datetime(year + 1, 1, 1, tzinfo=self.t.tz)
 
     async def _gaps(self, person: PersonInfo, year: int) -> list[tuple[str, str, int]]:
         mine = select(Membership.project_id).where(Membership.person_id == person.id, Membership.active.is_(True))
         projects = (
             (await self.s.execute(select(Project).where(Project.id.in_(mine)).order_by(Project.id))).scalars().all()
         )
-        held: dict[tuple[int, str], int] = {}
-        since = dt.datetime(year, 1, 1, tzinfo=dt.UTC)
-        for t in (await self.s.execute(select(TrainingSession).where(TrainingSession.starts_at >= since))).scalars():
+        target = self.t.setup.rules.training
+        since, until = self._year(year)
+        drills: dict[int, int] = {}
+        trainings: dict[int, int] = {}  # project trainings: the kinds the rules count (000 §14(二)3)
+        held = select(TrainingSession).where(TrainingSession.starts_at >= since, TrainingSession.starts_at < until)
+        for t in (await self.s.execute(held)).scalars():
             for pid in t.projects:
-                held[(pid, t.kind)] = held.get((pid, t.kind), 0) + 1
+                if t.kind == rules.Kind.DRILL:
+                    drills[pid] = drills.get(pid, 0) + 1
+                elif t.kind in target.project_training_kinds:
+                    trainings[pid] = trainings.get(pid, 0) + 1
         gaps: list[tuple[str, str, int]] = []
         for p in projects:
-            if held.get((p.id, rules.Kind.DRILL), 0) < rules.DRILLS_PER_YEAR:
-                gaps.append((p.name, "drill", held.get((p.id, rules.Kind.DRILL), 0)))
-            if p.risk == "high" and held.get((p.id, rules.Kind.CUSTOM), 0) < rules.CUSTOM_PER_YEAR_HIGH_RISK:
-                gaps.append((p.name, "custom", held.get((p.id, rules.Kind.CUSTOM), 0)))
+            if drills.get(p.id, 0) < target.drills_per_year:
+                gaps.append((p.name, "drill", drills.get(p.id, 0)))
+            if p.risk == "high" and trainings.get(p.id, 0) < target.project_trainings_high_risk:
+                gaps.append((p.name, "custom", trainings.get(p.id, 0)))
         return gaps
 
     async def sweep(self, limit: int) -> Swept:

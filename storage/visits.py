@@ -10,14 +10,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import escalation
-from bot.domain.obligations import visit_deadlines
+from bot.domain.obligations import SEEDS_GROUPS, visit_deadlines
 from bot.domain.roles import Role
+from bot.domain.rules import ExpertGroups
 from bot.notices import visits as notices
 from bot.ports import AccessDenied, Conflict, NotFound, PersonInfo, ServiceError, VisitInfo
 from storage import audit, members, revisits, schedule
 from storage.admin import AdminError, find_person, find_project
 from storage.models import PlanExpert, Project, ServicePlan, Visit, VisitExpert, VisitTask
 from storage.outbox_store import notify_person
+from storage.plans import group_problems
 from storage.reminder_log import Ledger
 from storage.schedule import Swept
 from storage.turn import Area, Turn
@@ -31,14 +33,23 @@ async def add_visit(
     experts: list[str] | None = None,
     leader: str | None = None,
     now: dt.datetime,
+    rules: ExpertGroups = SEEDS_GROUPS,
 ) -> Visit:
-    """The operator schedules a visit (CLI); the plan's experts by default. Each expert hears of it."""
+    """The operator schedules a visit (CLI); the plan's experts by default, else experts named here, who must
+    make a group that can serve the project (002 §10, §12) as a plan's must. Each expert hears of it."""
     p = await find_project(s, project)
     plan = (
         await s.execute(select(ServicePlan).where(ServicePlan.project_id == p.id, ServicePlan.status == "confirmed"))
     ).scalar_one_or_none()
     if experts:
-        ids = [(await find_person(s, ref)).id for ref in experts]
+        named = [await find_person(s, ref) for ref in experts]
+        ids = [x.id for x in named]
+        leader_row = await find_person(s, leader) if leader else named[0]
+        if leader_row.id not in ids:
+            named.insert(0, leader_row)
+        problems = await group_problems(s, p.id, named, leader_row.id, rules)
+        if problems:
+            raise AdminError("the expert group cannot serve this project: " + "; ".join(problems))
     elif plan is not None:
         ids = list((await s.execute(select(PlanExpert.person_id).where(PlanExpert.plan_id == plan.id))).scalars())
     else:
@@ -124,7 +135,8 @@ class Visits(Area):
             raise Conflict(visit.status)
         today = self.t.today
         visit.status, visit.closed_at, visit.closed_on, visit.summary = "closed", self.now, today, summary
-        due = visit_deadlines(today, self.t.calendar)
+        # From the day of the service (it started on its scheduled day), however late the leader closes it.
+        due = visit_deadlines(visit.scheduled_on, self.t.calendar, self.t.setup.rules.visits)
         for milestone, day in due.items():
             self.s.add(VisitTask(visit_id=visit.id, milestone=milestone, due_on=day))
         await revisits.Revisits(self.t).create_for_visit(visit)

@@ -104,9 +104,16 @@ def settings_for(db_url: str, tmp_path: Path, **overrides: object) -> Settings:
     )
 
 
-async def make_harness(db_url: str, tmp_path: Path, caps: object, seed: bool = True) -> Harness:
+async def make_harness(
+    db_url: str, tmp_path: Path, caps: object, seed: bool = True, rules: str | None = None
+) -> Harness:
+    """The demo world; `rules`: the text of a rules file (TOML) for this deployment."""
     channel = MemoryChannel(CHANNEL, caps)  # type: ignore[arg-type]
-    app = App(settings_for(db_url, tmp_path), channels={CHANNEL: channel})
+    overrides: dict[str, object] = {}
+    if rules is not None:
+        (tmp_path / "rules.toml").write_text(rules, encoding="utf-8")
+        overrides["rules_file"] = tmp_path / "rules.toml"
+    app = App(settings_for(db_url, tmp_path, **overrides), channels={CHANNEL: channel})
     await app.prepare()
     if seed:
         async with app.sessions() as s, s.begin():

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.domain.deployment import Deployment
 from bot.domain.levels import Level
 from bot.domain.roles import ROLE_ORG_KIND, Role
+from bot.domain.rules import Hazards, Rules
 from bot.ports import AccessDenied, HazardDraft, NotFound
 from storage import admin
 from storage.db import make_engine, sessions
@@ -33,7 +34,9 @@ BINDERS = {Role.PROJECT_MANAGER, Role.SAFETY_OFFICER, Role.SUPERVISION_ENGINEER,
 
 
 def services(s: AsyncSession) -> SqlServices:
-    return SqlServices(Turn(s, NOW, Deployment(tz=TZ, deadline_days={lvl: 3 for lvl in Level})))
+    return SqlServices(
+        Turn(s, NOW, Deployment(tz=TZ, rules=Rules(hazards=Hazards(deadline_days={int(lvl): 3 for lvl in Level}))))
+    )
 
 
 @pytest.fixture(scope="module")

@@ -155,3 +155,58 @@ def test_demo_seeds_once(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and "Invite codes" in out and "张班长 → XC-P001 worker" in out
     code, out, _ = run(["demo", "--no-run"], capsys)
     assert code == 0 and "already has data" in out
+
+
+def test_rules_show_lists_every_value_its_source_and_clause(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.domain.rules import Rules
+
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[visits]\nreport_working_days = 7\n\n[complaints]\nextension_approver = "complainant"\n')
+    monkeypatch.setenv("ANZEBOT_RULES_FILE", str(rules))
+    code, out, _ = run(["rules", "show", "--json"], capsys)
+    assert code == 0
+    shown = {r["key"]: r for r in json.loads(out)}
+    every = {f"{name}.{key}" for name, section in Rules.model_fields.items() for key in section.annotation.model_fields}  # type: ignore[union-attr]
+    assert set(shown) == every and len(every) >= 35
+    assert shown["visits.report_working_days"] == {
+        "key": "visits.report_working_days",
+        "value": 7,
+        "source": "file",
+        "clause": "004 §6.2e",
+        "what": "service report issued, working days after the service",
+    }
+    assert shown["complaints.extension_approver"]["value"] == "complainant"
+    assert shown["visits.revisit_working_days"]["source"] == "default"
+    assert all(r["clause"] for r in shown.values())
+    code, out, _ = run(["rules", "show"], capsys)
+    assert code == 0 and "visits.report_working_days = 7  [file]  004 §6.2e" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[visits]\nreport_workin_days = 3\n", "visits.report_workin_days: not a key of the rules"),
+        ("[visits]\nreport_working_days = 'soon'\n", "visits.report_working_days: Input should be a valid integer"),
+        ('[complaints]\nextension_approver = "boss"\n', "complaints.extension_approver: Input should be 'officer'"),
+        ("[hazards.deadline_days]\n1 = 1\n", "hazards.deadline_days: Value error, lacks levels [2, 3, 4]"),
+        ("[visits\n", "not TOML"),
+    ],
+)
+def test_a_bad_rules_file_refuses_to_start_with_one_line_naming_the_key(
+    db: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    text: str,
+    message: str,
+) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text(text)
+    monkeypatch.setenv("ANZEBOT_RULES_FILE", str(rules))
+    for args in (["run"], ["rules", "show"]):
+        code, out, err = run(args, capsys)
+        assert code == 1 and not out
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], err

@@ -320,3 +320,53 @@ async def test_the_clock_commits_in_batches_and_lets_messages_through(db_url: st
         assert seen == ["committed 2", "answered", "committed 4", "committed 6"]
         assert await jobs.sweep(batch=2) == 0
         await h.app.engine.dispose()
+
+
+async def test_001_item6_a_late_level3_hazard_reaches_supervision_insurer_and_authority(
+    db_url: str, tmp_path: Path
+) -> None:
+    with time_machine.travel(at(2026, 11, 17, 9, 30), tick=False) as clock:
+        h = await make_harness(db_url, tmp_path, RICH)
+        users = {name: await h.login(name) for name in PEOPLE}
+        await report(h, Level.THREE, dt.date(2026, 11, 20))
+        clock.move_to(at(2026, 11, 23, 8, 30))  # Monday: overdue
+        await tick(h)
+        before = {name: len(h.inbox(u)) for name, u in users.items()}
+
+        def new(name: str) -> str:
+            out = texts(h.inbox(users[name])[before[name] :])
+            before[name] = len(h.inbox(users[name]))
+            return out
+
+        clock.move_to(at(2026, 11, 24, 8, 30))
+        await tick(h)
+        assert "逾期隐患：报送给您" in new("孙监理") and "逾期隐患：报送给您" in new("周保险")
+        assert not new("吴监管")
+        clock.move_to(at(2026, 11, 25, 8, 30))
+        await tick(h)
+        assert "逾期隐患：报送给您" in new("吴监管")
+        await h.app.engine.dispose()
+
+
+CHAIN_FILE = """
+[[escalation.steps]]
+key = "esc-1"
+days = 3
+levels = { 2 = ["authority"] }
+"""
+
+
+async def test_the_rules_file_sets_the_chain(db_url: str, tmp_path: Path) -> None:
+    with time_machine.travel(at(2026, 11, 17, 9, 30), tick=False) as clock:
+        h = await make_harness(db_url, tmp_path, RICH, rules=CHAIN_FILE)
+        users = {name: await h.login(name) for name in PEOPLE}
+        await report(h, Level.TWO, dt.date(2026, 11, 20))
+        for day in (23, 24, 25):
+            clock.move_to(at(2026, 11, day, 8, 30))
+            await tick(h)
+        assert "逾期隐患" not in texts(h.inbox(users["周保险"])) and "逾期隐患" not in texts(h.inbox(users["吴监管"]))
+        clock.move_to(at(2026, 11, 26, 8, 30))  # three working days after the overdue notice
+        await tick(h)
+        assert "逾期隐患：报送给您" in texts(h.inbox(users["吴监管"]))
+        assert "逾期隐患" not in texts(h.inbox(users["周保险"]))
+        await h.app.engine.dispose()

@@ -4,14 +4,18 @@ and escalated to the insurer when late; answered in three parts; referred to the
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from bot.domain.complaints import due_on, extended
 from bot.domain.workdays import WorkCalendar
+from bot.render import RICH
 from storage import admin
 from storage.models import AuditEvent, Complaint
+from tests.conftest import make_harness
 from tests.harness import Harness, texts
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -28,6 +32,7 @@ async def test_a_complaint_extended_escalated_answered_and_referred(h: Harness, 
         await admin.grant(s, person=str(emma), project="XC-P001", role="agency_admin")
     manager, agency = await h.login("陈经理"), await h.login("Emma Clark")
     insurer, authority = await h.login("周保险"), await h.login("吴监管")
+    agency_id = emma
 
     r = await h.say(manager, "/complaint")
     r = await h.pick(manager, "专家", r)
@@ -41,21 +46,21 @@ async def test_a_complaint_extended_escalated_answered_and_referred(h: Harness, 
     card = [m for m in h.inbox(agency) if "Complaint TS-2026-0001" in m.text]
     assert card and TEXT in card[-1].text and "Answer by：2026-12-01" in card[-1].text
     assert any(m.message.photo for m in h.inbox(agency))
-    r = await h.pick(agency, "Extend once", card)
-    r = await h.pick(agency, "10 working days", r)
+    r = await h.pick(agency, "Ask for more time", card)
+    r = await h.pick(agency, "15 days", r)  # calendar days (003 §6.4.2: 不得超过30日)
     r = await h.say(agency, "需要调取监理日志核实")
-    assert "Extended to 2026-12-15" in texts(r)
+    assert "Extended to 2026-12-16" in texts(r)  # the agency's manager is the complaint officer: it stands
     told = texts(h.inbox(manager))
-    assert "延长至 2026-12-15" in told and "需要调取监理日志核实" in told
+    assert "延长至 2026-12-16" in told and "需要调取监理日志核实" in told
     r = await h.press(agency, "cpx:1")  # the card's button again
-    assert "cannot be extended again" in texts(r)
+    assert "cannot be asked again" in texts(r)
 
-    clock.move_to(at(2026, 12, 14, 8, 30))  # type: ignore[attr-defined]
+    clock.move_to(at(2026, 12, 15, 8, 30))  # type: ignore[attr-defined]
     await h.app.jobs.sweep()
     await h.app.dispatcher.drain()
-    assert "must be answered by 2026-12-15" in texts(h.inbox(agency))
+    assert "must be answered by 2026-12-16" in texts(h.inbox(agency))
     assert "TS-2026-0001" not in texts(h.inbox(insurer))
-    clock.move_to(at(2026, 12, 16, 8, 30))  # type: ignore[attr-defined]
+    clock.move_to(at(2026, 12, 17, 8, 30))  # type: ignore[attr-defined]
     await h.app.jobs.sweep()
     await h.app.jobs.sweep()
     await h.app.dispatcher.drain()
@@ -80,7 +85,8 @@ async def test_a_complaint_extended_escalated_answered_and_referred(h: Harness, 
 
     async with h.app.readonly() as s:
         c = (await s.execute(select(Complaint))).scalar_one()
-        assert c.status == "referred" and c.extended and c.due_on == dt.date(2026, 12, 15)
+        assert c.status == "referred" and c.extended and c.due_on == dt.date(2026, 12, 16)
+        assert c.extension_state == "agreed" and c.extension_by == agency_id
         actions = [
             e.action
             for e in (await s.execute(select(AuditEvent).order_by(AuditEvent.id))).scalars()
@@ -118,10 +124,75 @@ def test_deadlines() -> None:
     cal = WorkCalendar()
     assert due_on(dt.date(2026, 11, 17), cal) == dt.date(2026, 12, 1)
     assert due_on(dt.date(2026, 11, 17), cal, needs_check=True) == dt.date(2026, 12, 29)
-    assert extended(dt.date(2026, 12, 1), 10, cal) == dt.date(2026, 12, 15)
+
+
+def test_003_6_4_2_and_004_6_4_an_extension_is_at_most_30_calendar_days() -> None:
+    # Before: 30 *working* days, 42 calendar days in a run (2026-12-01 + 30 working days = 2027-01-12).
+    assert extended(dt.date(2026, 12, 1), 30) == dt.date(2026, 12, 31)
+    assert extended(dt.date(2026, 12, 1), 10) == dt.date(2026, 12, 11)
     for bad in (0, 31):
-        try:
-            extended(dt.date(2026, 12, 1), bad, cal)
-        except ValueError:
-            continue
-        raise AssertionError(bad)
+        with pytest.raises(ValueError):
+            extended(dt.date(2026, 12, 1), bad)
+
+
+COMPLAINANT_AGREES = '[complaints]\nextension_approver = "complainant"\n'
+
+
+async def test_004_6_4_an_extension_stands_only_once_the_complainant_agrees(
+    db_url: str, tmp_path: Path, clock: object
+) -> None:
+    h = await make_harness(db_url, tmp_path, RICH, rules=COMPLAINANT_AGREES)
+    try:
+        async with h.app.sessions() as s, s.begin():
+            await admin.grant(s, person=str(await h.person_id("Emma Clark")), project="XC-P001", role="agency_admin")
+        manager, agency = await h.login("陈经理"), await h.login("Emma Clark")
+        r = await h.say(manager, "/complaint")
+        r = await h.pick(manager, "服务", r)
+        r = await h.say(manager, "服务报告迟迟未交")
+        r = await h.pick(manager, "提交投诉", r)
+        card = [m for m in h.inbox(agency) if "Complaint TS-2026-0001" in m.text]
+        r = await h.pick(agency, "Ask for more time", card)
+        r = await h.pick(agency, "30 days", r)
+        r = await h.say(agency, "需要调取监理日志核实")
+        assert "the complainant decides" in texts(r)
+        async with h.app.readonly() as s:
+            c = (await s.execute(select(Complaint))).scalar_one()
+            assert c.due_on == dt.date(2026, 12, 1) and not c.extended and c.extension_state == "asked"
+        ask = [m for m in h.inbox(manager) if "TS-2026-0001" in m.text and "需要调取监理日志核实" in m.text]
+        assert ask and "2026-12-31" in ask[-1].text
+        r = await h.pick(manager, "不同意", ask)
+        assert "2026-12-01" in texts(r)
+        assert "did not agree" in texts(h.inbox(agency))
+        r = await h.pick(manager, "同意", ask)  # the same card again: answered once
+        async with h.app.readonly() as s:
+            c = (await s.execute(select(Complaint))).scalar_one()
+            assert c.due_on == dt.date(2026, 12, 1) and not c.extended and c.extension_state == "declined"
+        r = await h.press(agency, "cpx:1")
+        assert "cannot be asked again" in texts(r)
+    finally:
+        await h.app.engine.dispose()
+
+
+async def test_004_6_4_the_complainant_agreeing_moves_the_due_date(db_url: str, tmp_path: Path, clock: object) -> None:
+    h = await make_harness(db_url, tmp_path, RICH, rules=COMPLAINANT_AGREES)
+    try:
+        async with h.app.sessions() as s, s.begin():
+            await admin.grant(s, person=str(await h.person_id("Emma Clark")), project="XC-P001", role="agency_admin")
+        manager, agency = await h.login("陈经理"), await h.login("Emma Clark")
+        r = await h.say(manager, "/complaint")
+        r = await h.pick(manager, "服务", r)
+        r = await h.say(manager, "服务报告迟迟未交")
+        r = await h.pick(manager, "提交投诉", r)
+        card = [m for m in h.inbox(agency) if "Complaint TS-2026-0001" in m.text]
+        r = await h.pick(agency, "Ask for more time", card)
+        r = await h.pick(agency, "7 days", r)
+        r = await h.say(agency, "专家出差")
+        ask = [m for m in h.inbox(manager) if "专家出差" in m.text]
+        r = await h.pick(manager, "同意", ask)
+        assert "2026-12-08" in texts(r)
+        assert "now due 2026-12-08" in texts(h.inbox(agency))
+        async with h.app.readonly() as s:
+            c = (await s.execute(select(Complaint))).scalar_one()
+            assert c.due_on == dt.date(2026, 12, 8) and c.extended and c.extension_by == await h.person_id("陈经理")
+    finally:
+        await h.app.engine.dispose()

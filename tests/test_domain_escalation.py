@@ -30,10 +30,18 @@ def test_level2_chain_on_ordinary_days() -> None:
     assert not any(m.urgent for m in ms)
 
 
-def test_levels_3_4_escalate_to_supervision_only_and_level_1_is_urgent() -> None:
-    ms = escalation.hazard_milestones(Level.FOUR, dt.date(2026, 11, 20), local(2026, 11, 2), CAL, TZ)
-    assert [m.key for m in ms if m.kind == "escalation"] == ["esc-1"]
-    assert ms[-1].roles == {Role.SUPERVISION_ENGINEER}
+def test_001_item6_003_6_2_a_delay_of_any_level_reaches_the_insurer_and_the_authority() -> None:
+    # Before: levels 3–4 stopped at the supervision engineer.
+    for level in (Level.THREE, Level.FOUR):
+        ms = escalation.hazard_milestones(level, dt.date(2026, 11, 20), local(2026, 11, 2), CAL, TZ)
+        steps = [(m.key, m.due_at, m.roles) for m in ms if m.kind == "escalation"]
+        assert steps == [
+            ("esc-1", local(2026, 11, 24), {Role.SUPERVISION_ENGINEER, Role.INSURER}),
+            ("esc-2", local(2026, 11, 25), {Role.AUTHORITY}),
+        ]
+
+
+def test_level_1_is_urgent() -> None:
     one = escalation.hazard_milestones(Level.ONE, dt.date(2026, 11, 18), local(2026, 11, 17, 15), CAL, TZ)
     assert all(m.urgent for m in one)
     # Reported after 08:30 the day before the deadline: no "due tomorrow" reminder in the past.

@@ -56,7 +56,9 @@ def test_notice_plans() -> None:
     one = levels.notice_plan(Level.ONE)
     assert one.stop_work and one.same_day_report == {Role.INSURER, Role.AUTHORITY}
     two = levels.notice_plan(Level.TWO)
-    assert not two.stop_work and Role.INSURER in two.followers and not two.same_day_report
+    assert not two.stop_work and two.reported_to == {Role.INSURER} and not two.same_day_report
+    assert levels.notice_plan(Level.TWO, may_cause_accident=True).reported_to == {Role.INSURER, Role.AUTHORITY}
+    assert not levels.notice_plan(Level.THREE, may_cause_accident=True).reported_to
     for lvl in (Level.THREE, Level.FOUR):
         plan = levels.notice_plan(lvl)
         assert not plan.stop_work and not plan.same_day_report and Role.INSURER not in plan.followers

@@ -14,6 +14,7 @@ from bot.domain.obligations import (
     quarters,
     visit_deadlines,
 )
+from bot.domain.rules import ExpertGroups, Visits
 from bot.domain.workdays import WorkCalendar
 
 D = dt.date
@@ -91,3 +92,45 @@ def test_expert_groups() -> None:
         "no_leader",
     ]
     assert expert_group_problems([civil, mech, elec], 1, [77]) == ["conflict:3"]
+
+
+def test_004_met_late_is_done_late_not_done() -> None:
+    # Policy from 2026-01-05, first visit 2026-07-01: before, onsite-1 showed "done".
+    obs = {o.key: o for o in obligations(D(2026, 1, 5), D(2027, 1, 4), Decimal("120000"), [D(2026, 7, 1)], CAL)}
+    assert obs["onsite-1"].due_by == D(2026, 4, 5)
+    assert obs["onsite-1"].status(D(2026, 12, 1)) == "done_late" and obs["onsite-1"].days_late == 87
+    assert obs["first-inspection"].status(D(2026, 12, 1)) == "done_late"
+    assert obs["quarter-2026Q3"].status(D(2026, 12, 1)) == "done" and obs["quarter-2026Q3"].days_late == 0
+
+
+def test_004_5_offline_training_is_an_onsite_service() -> None:
+    start, end = D(2026, 3, 2), D(2027, 3, 1)
+    obs = {o.key: o for o in obligations(start, end, Decimal("20000"), [], CAL, trainings=[D(2026, 4, 10)])}
+    assert obs["onsite-1"].done_on == D(2026, 4, 10) and obs["first-service"].done_on == D(2026, 4, 10)
+    # A training is no inspection: the first inspection and the quarter's full inspection stay open.
+    assert obs["first-inspection"].done_on is None and obs["quarter-2026Q2"].done_on is None
+    not_onsite = Visits(offline_training_is_onsite=False)
+    obs = {o.key: o for o in obligations(start, end, Decimal("20000"), [], CAL, not_onsite, [D(2026, 4, 10)])}
+    assert obs["onsite-1"].done_on is None
+
+
+def test_004_annex2_2_1_every_policy_owes_its_first_service_within_3_months() -> None:
+    # Before: only premiums ≥ 100,000 had the 3-month first service.
+    for premium in ("9000", "15000", "50000", "100000"):
+        obs = {o.key: o for o in obligations(D(2026, 3, 2), D(2027, 3, 1), Decimal(premium), [], CAL)}
+        assert obs["first-service"].due_by == D(2026, 6, 2), premium
+    pooled = {
+        o.key: o for o in obligations(D(2026, 3, 2), D(2027, 3, 1), Decimal("9000"), [], CAL, Visits(pooled=True))
+    }
+    assert pooled["first-service"].due_by == D(2026, 9, 2)  # 004 §5: at most 6 months when pooled
+
+
+def test_visit_limits_come_from_the_rules() -> None:
+    days = visit_deadlines(D(2026, 11, 17), CAL, Visits(report_working_days=3))
+    assert days["report"] == D(2026, 11, 20)
+
+
+def test_expert_group_rules_come_from_the_rules() -> None:
+    civil, mech = Expert(1, "civil"), Expert(2, "mechanical")
+    two = ExpertGroups(min_experts=2, specialities=("civil", "mechanical"))
+    assert expert_group_problems([civil, mech], 1, [], two) == []

@@ -14,6 +14,17 @@ def test_every_major_criterion_of_2024_is_reachable_from_one_group() -> None:
     assert all(m.basis.startswith("建质规〔2024〕5号 第") for g in tax.groups for m in g.major)
 
 
+def test_the_2022_edition_001_cites_is_shipped_and_reachable() -> None:
+    tax = taxonomy("2022")
+    ids = [m.id for g in tax.groups for m in g.major]
+    assert len(ids) == 34 and len(set(ids)) == 34  # every criterion of 建质规〔2022〕2号 under one group
+    assert tax.standard == "建质规〔2022〕2号"
+    assert all(m.basis.startswith("建质规〔2022〕2号 第") for g in tax.groups for m in g.major)
+    assert tax.major("MH2024-4-1") is None and tax.major("MH2022-4-1") is not None
+    with pytest.raises(ValueError):
+        taxonomy("2019")
+
+
 def test_groups_carry_jgj59_items_and_names_in_both_languages() -> None:
     tax = taxonomy()
     scaffold = tax.group("scaffold")

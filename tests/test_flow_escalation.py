@@ -3,9 +3,13 @@ rejection with a reason sends the hazard back until a second rectification passe
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import select
 
+from bot.render import RICH
 from storage.models import AuditEvent, Hazard, Rectification
+from tests.conftest import make_harness
 from tests.harness import Harness, texts
 
 
@@ -104,10 +108,8 @@ async def _rect_ids(h: Harness) -> list[int]:
         return list((await s.execute(select(Rectification.id).order_by(Rectification.id))).scalars())
 
 
-async def test_level2_informs_the_insurer_not_the_authority(rich: Harness) -> None:
-    h = rich
-    expert, insurer, authority = [await h.login(n) for n in ("王建国", "周保险", "吴监管")]
-    r = await h.photo(expert, caption="2级 配电箱未接地 位置：生活区")
+async def _report_level2(h: Harness, expert: str, caption: str, may_cause_accident: str) -> None:
+    r = await h.photo(expert, caption=caption)
     r = await h.pick(expert, "锦城花园", r)
     # Caption gave level, category and location: only the rest is asked.
     asked = texts(r)
@@ -121,12 +123,47 @@ async def test_level2_informs_the_insurer_not_the_authority(rich: Harness) -> No
             r = await h.pick(expert, "跳过", r)
         elif "使用标准表述" in offers:
             r = await h.pick(expert, "标准", r)
+        elif "是否可能导致事故" in texts(r):
+            assert offers[:2] == ["否", "是：同时报告属地主管部门"]  # the seeds' default first
+            r = await h.pick(expert, may_cause_accident, r)
         else:
             r = await h.pick(expert, "3 个工作日", r)
     r = await h.pick(expert, "提交", r)
     assert "二级" in texts(r)
+
+
+async def test_001_2_2_level2_reaches_the_authority_when_it_may_cause_an_accident(rich: Harness) -> None:
+    h = rich
+    expert, insurer, authority = [await h.login(n) for n in ("王建国", "周保险", "吴监管")]
+    await _report_level2(h, expert, "2级 配电箱未接地 位置：生活区", "否")
     assert "二级隐患报告" in texts(h.inbox(insurer))
     assert not h.inbox(authority)
     async with h.app.readonly() as s:
         hz = (await s.execute(select(Hazard))).scalar_one()
         assert (hz.level, hz.location, hz.group_id, hz.description) == (2, "生活区", "electric", "配电箱未接地")
+        assert not hz.may_cause_accident
+    # Before: no level-2 hazard ever reached the authority.
+    await _report_level2(h, expert, "2级 配电箱漏电保护器失效 位置：钢筋加工区", "是")
+    told = [m for m in h.inbox(authority) if "二级隐患报告" in m.text]
+    assert len(told) == 1 and "配电箱漏电保护器失效" in told[0].text
+    assert len([m for m in h.inbox(insurer) if "二级隐患报告" in m.text]) == 2
+    async with h.app.readonly() as s:
+        flags = (await s.execute(select(Hazard.may_cause_accident).order_by(Hazard.id))).scalars().all()
+        assert flags == [False, True]
+
+
+async def test_the_rules_file_chooses_the_2022_major_hazard_criteria(
+    db_url: str, tmp_path: Path, clock: object
+) -> None:
+    h = await make_harness(db_url, tmp_path, RICH, rules='[hazards]\nmajor_hazard_edition = "2022"\n')
+    try:
+        expert = await h.login("王建国")
+        r = await h.photo(expert, caption="配电箱未接地 位置：生活区")
+        r = await h.pick(expert, "锦城花园", r)
+        for _ in range(6):
+            if "重大事故隐患" in texts(r):
+                break
+            r = await h.pick(expert, "二级", r) if "隐患级别" in texts(r) else r
+        assert "建质规〔2022〕2号" in texts(r) and "建质规〔2024〕5号" not in texts(r)
+    finally:
+        await h.app.engine.dispose()

@@ -13,7 +13,7 @@ from bot.domain.levels import Level, Status
 from bot.domain.revisit import parse_period, satisfaction_rate, schedule
 from bot.domain.workdays import WorkCalendar
 from storage import visits
-from storage.models import Hazard, Objection, Revisit, Visit, VisitTask
+from storage.models import Hazard, Objection, Revisit, Visit, VisitExpert, VisitTask
 from storage.people import person_info
 from storage.services import SqlServices
 from tests.harness import Harness, jpeg, texts
@@ -102,6 +102,10 @@ async def test_a_revisit_that_reopens_a_hazard_and_objects_to_another(h: Harness
         assert hz[first].status == Status.RECTIFYING.value  # reopened from "awaiting re-inspection"
         booked = (await s.execute(select(Visit).where(Visit.id != 1))).scalar_one()
         assert booked.scheduled_on == dt.date(2026, 11, 25) and booked.leader_id == await h.person_id("王建国")
+        # 002 §10, §12: the re-inspection has the group that found the hazards (before: no experts at all).
+        group = (await s.execute(select(VisitExpert.person_id).where(VisitExpert.visit_id == booked.id))).scalars()
+        names = {await h.person_id(n): n for n in ("王建国", "李机电", "赵电工")}
+        assert sorted(names[p] for p in group) == sorted(names.values())
         objection = (await s.execute(select(Objection))).scalar_one()
         assert objection.hazard_id == second and objection.status == "open"
         rv = (await s.execute(select(Revisit))).scalar_one()

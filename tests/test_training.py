@@ -209,3 +209,48 @@ async def test_an_insurer_organises_a_drill_in_chat(h: Harness, clock: object) -
         assert (
             session.kind == "drill" and session.drill == "fire" and session.organiser_id == await h.person_id("周保险")
         )
+
+
+async def _session(h: Harness, kind: str, starts_at: dt.datetime) -> None:
+    async with h.app.sessions() as s, s.begin():
+        await training.add(
+            s,
+            kind=kind,
+            topic=f"{kind} 培训",
+            place="项目部",
+            starts_at=starts_at,
+            ends_at=starts_at + dt.timedelta(hours=2),
+            projects=["XC-P001"],
+            roles=["project_manager"],
+            organiser="王建国",
+            drill=None,
+            tz=TZ,
+            now=h.app.now(),
+        )
+
+
+async def test_000_14_2_3_prestart_briefings_and_seasonal_trainings_are_project_trainings(
+    h: Harness, clock: object
+) -> None:
+    insurer = await h.login("周保险")
+    await _session(h, "prestart", at(2026, 11, 18, 9))
+    r = await h.say(insurer, "/training")
+    assert "锦城花园二期 3#–6# 楼（高风险）：本年度项目培训 1/2 次" in texts(r)  # before: 0/2
+    await _session(h, "citywide", at(2026, 11, 19, 9))  # a city-wide session is no project training
+    r = await h.say(insurer, "/training")
+    assert "锦城花园二期 3#–6# 楼（高风险）：本年度项目培训 1/2 次" in texts(r)
+    await _session(h, "seasonal", at(2026, 11, 20, 9))
+    r = await h.say(insurer, "/training")
+    assert "锦城花园二期 3#–6# 楼（高风险）：本年度项目培训" not in texts(r)  # two: the target is met
+
+
+async def test_the_training_year_is_the_local_year(h: Harness, clock: object) -> None:
+    insurer = await h.login("周保险")
+    # 1 January 2026, 07:00 Beijing time is 2025-12-31 23:00 UTC: before, it counted to 2025.
+    await _session(h, "custom", at(2026, 1, 1, 7))
+    clock.move_to(at(2026, 12, 31, 20, 0))  # type: ignore[attr-defined]
+    r = await h.say(insurer, "/training")
+    assert "锦城花园二期 3#–6# 楼（高风险）：本年度项目培训 1/2 次" in texts(r)
+    await _session(h, "custom", at(2027, 1, 2, 9))  # next year's does not count to this one
+    r = await h.say(insurer, "/training")
+    assert "锦城花园二期 3#–6# 楼（高风险）：本年度项目培训 1/2 次" in texts(r)

@@ -12,7 +12,7 @@ import time_machine
 from sqlalchemy import select
 
 from bot.render import RICH
-from storage import plans, visits
+from storage import plans, training, visits
 from storage.admin import AdminError
 from storage.models import Hazard, Reminder, ServicePlan, VisitTask
 from tests.conftest import make_harness
@@ -169,4 +169,98 @@ async def test_an_unscheduled_quarterly_inspection_is_flagged_15_days_before_the
         async with h.app.readonly() as s:
             keys = (await s.execute(select(Reminder.key).where(Reminder.object_type == "project"))).scalars().all()
         assert keys == ["p2:quarter-2026Q4:unscheduled"]  # XC-P001 has its visit booked
+        await h.app.engine.dispose()
+
+
+async def test_002_14_004_6_2e_a_visit_owes_from_the_day_of_the_service_not_the_close(
+    db_url: str, tmp_path: Path
+) -> None:
+    with time_machine.travel(at(2026, 11, 17, 9, 0), tick=False) as clock:
+        h = await make_harness(db_url, tmp_path, RICH)
+        leader = await h.login("王建国")
+        async with h.app.sessions() as s, s.begin():
+            await visits.add_visit(
+                s,
+                project="XC-P001",
+                on=dt.date(2026, 11, 17),
+                experts=["王建国", "李机电", "赵电工"],
+                leader="王建国",
+                now=h.app.now(),
+            )
+        r = await h.say(leader, "/visit")
+        r = await h.pick(leader, "开始本次服务", r)
+        clock.move_to(at(2026, 11, 19, 18, 0))  # the leader closes it two working days later
+        r = await h.say(leader, "/visit")
+        r = await h.pick(leader, "结束本次服务", r)
+        r = await h.say(leader, "检查了塔吊")
+        out = texts(r)
+        # Before: counted from 11-19 (material 11-23, report 11-26).
+        assert "上传服务资料，截止 2026-11-19" in out and "服务报告，截止 2026-11-24" in out
+        assert "回访投保单位，截止 2026-12-01" in out
+        await h.app.engine.dispose()
+
+
+async def test_002_10_12_a_visit_scheduled_with_named_experts_meets_the_group_rules(
+    db_url: str, tmp_path: Path
+) -> None:
+    with time_machine.travel(at(2026, 11, 17, 9, 0), tick=False):
+        h = await make_harness(db_url, tmp_path, RICH)
+        async with h.app.sessions() as s, s.begin():
+            with pytest.raises(AdminError, match="too_few; missing_speciality:electrical"):
+                await visits.add_visit(
+                    s, project="XC-P001", on=dt.date(2026, 11, 18), experts=["王建国", "李机电"], now=h.app.now()
+                )
+        async with h.app.sessions() as s, s.begin():
+            v = await visits.add_visit(
+                s, project="XC-P001", on=dt.date(2026, 11, 18), experts=["王建国", "李机电", "赵电工"], now=h.app.now()
+            )
+            assert v.leader_id == await h.person_id("王建国")
+        await h.app.engine.dispose()
+
+
+async def test_004_5_plan_counts_offline_training_and_shows_what_was_met_late(db_url: str, tmp_path: Path) -> None:
+    # The demo policy of XC-P001 started 60 days before 2026-11-17 (2026-09-18); premium 126,000.
+    with time_machine.travel(at(2026, 11, 17, 9, 0), tick=False) as clock:
+        h = await make_harness(db_url, tmp_path, RICH)
+        manager = await h.login("陈经理")
+        async with h.app.sessions() as s, s.begin():
+            _, code, _ = await training.add(
+                s,
+                kind="custom",
+                topic="临边防护专项培训",
+                place="项目部会议室",
+                starts_at=at(2026, 11, 17, 14),
+                ends_at=at(2026, 11, 17, 16),
+                projects=["XC-P001"],
+                roles=["project_manager"],
+                organiser=None,
+                drill=None,
+                tz=TZ,
+                now=h.app.now(),
+            )
+        await h.app.dispatcher.drain()
+        invitation = [m for m in h.inbox(manager) if "临边防护专项培训" in m.text]
+        clock.move_to(at(2026, 11, 17, 14, 5))
+        r = await h.pick(manager, "签到", invitation)
+        r = await h.say(manager, code)
+        assert "已签到" in texts(r)
+        clock.move_to(at(2026, 11, 18, 9, 0))
+        out = texts(await h.say(manager, "/plan"))
+        # An offline training is an on-site service (现场服务（含线下培训）): the first is met, and in time.
+        assert "起保后首次服务：截止 2026-12-18 · 已完成" in out, out
+        assert "第 1 次现场服务：截止 2026-12-18 · 已完成" in out
+        assert "保单生效后首次排查" in out and "已逾期" in out  # a training is no inspection
+
+        async with h.app.sessions() as s, s.begin():
+            await visits.add_visit(
+                s, project="XC-P001", on=dt.date(2026, 11, 18), experts=["王建国", "李机电", "赵电工"], now=h.app.now()
+            )
+        leader = await h.login("王建国")
+        r = await h.say(leader, "/visit")
+        r = await h.pick(leader, "开始本次服务", r)
+        r = await h.say(leader, "/visit")
+        r = await h.pick(leader, "结束本次服务", r)
+        await h.say(leader, "全面排查")
+        out = texts(await h.say(manager, "/plan"))
+        assert "保单生效后首次排查：截止 2026-10-09 · 已完成，逾期 40 天" in out, out
         await h.app.engine.dispose()

@@ -5,20 +5,22 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from bot.domain.levels import DEFAULT_DEADLINE_WORKING_DAYS, Level
+from bot.domain.levels import Level
+from bot.domain.rules import Rules
 from bot.domain.workdays import WorkCalendar
 
 MAX_DEADLINE_DAYS = 180
+DEFAULT_DAYS = Rules().deadline_days()  # the seeds' periods; a deployment's come from its rules file
 
 
 def default_deadline(
-    level: Level, today: dt.date, cal: WorkCalendar, days: Mapping[Level, int] = DEFAULT_DEADLINE_WORKING_DAYS
+    level: Level, today: dt.date, cal: WorkCalendar, days: Mapping[Level, int] = DEFAULT_DAYS
 ) -> dt.date:
     return cal.add_working_days(today, days[level])
 
 
 def deadline_choices(
-    level: Level, today: dt.date, cal: WorkCalendar, days: Mapping[Level, int] = DEFAULT_DEADLINE_WORKING_DAYS
+    level: Level, today: dt.date, cal: WorkCalendar, days: Mapping[Level, int] = DEFAULT_DAYS
 ) -> list[tuple[int, dt.date]]:
     """The default and a few shorter/longer periods, as (working days, date), without duplicates."""
     base = days[level]

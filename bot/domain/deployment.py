@@ -1,16 +1,19 @@
-"""What one deployment configures for the rules: its time zone and working-day calendar, hazard numbering, the
-rectification periods, the escalation chain, the default quiet hours, and how fast each channel sends (for the
-broadcast estimate). Built once from the settings; every service turn and every sweep reads it."""
+"""What one deployment configures: its time zone and working-day calendar, hazard numbering, its rules (the
+rules file: rectification periods, the escalation chain, every threshold of the seeds), the default quiet hours,
+and how fast each channel sends (for the broadcast estimate). Built once from the settings; every service turn
+and every sweep reads it."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from bot.domain.escalation import DEFAULT_CHAIN, ChainStep
-from bot.domain.levels import DEFAULT_DEADLINE_WORKING_DAYS, Level
+from bot.domain.escalation import ChainStep, chain_of
+from bot.domain.levels import Level
+from bot.domain.rules import Rules
 from bot.domain.workdays import WorkCalendar
 
 
@@ -42,20 +45,22 @@ class QuietHours:
         return QuietHours(parse_hhmm(start), parse_hhmm(end)) if start and end else self
 
 
-def chain_with(days: Mapping[str, int]) -> tuple[ChainStep, ...]:
-    """The default escalation chain with the deployment's working-day offsets."""
-    return tuple(replace(step, days=days.get(step.key, step.days)) for step in DEFAULT_CHAIN)
-
-
 @dataclass(frozen=True)
 class Deployment:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
     prefix: str = "XC"
-    deadline_days: Mapping[Level, int] = field(default_factory=lambda: dict(DEFAULT_DEADLINE_WORKING_DAYS))
-    chain: tuple[ChainStep, ...] = DEFAULT_CHAIN
+    rules: Rules = field(default_factory=Rules)
     quiet: QuietHours = QuietHours(dt.time(21, 0), dt.time(8, 0))
     send_rates: Mapping[str, float] = field(default_factory=dict)  # messages per second each channel sends
+
+    @cached_property
+    def deadline_days(self) -> Mapping[Level, int]:
+        return self.rules.deadline_days()
+
+    @cached_property
+    def chain(self) -> tuple[ChainStep, ...]:
+        return chain_of(self.rules.escalation)
 
     def today(self, now: dt.datetime) -> dt.date:
         """The local day: "same day" and every deadline are local days."""

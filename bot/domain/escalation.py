@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.levels import Level, Status
 from bot.domain.roles import Role
+from bot.domain.rules import Escalation
 from bot.domain.workdays import WorkCalendar
 
 REMIND_AT = dt.time(8, 30)  # reminders speak at the start of a working day
@@ -38,19 +39,20 @@ class ChainStep:
     roles_by_level: Mapping[Level, frozenset[Role]]
 
 
-DEFAULT_CHAIN: tuple[ChainStep, ...] = (
-    ChainStep(
-        "esc-1",
-        1,
-        {
-            Level.ONE: frozenset({Role.INSURER}),
-            Level.TWO: frozenset({Role.INSURER}),
-            Level.THREE: frozenset({Role.SUPERVISION_ENGINEER}),
-            Level.FOUR: frozenset({Role.SUPERVISION_ENGINEER}),
-        },
-    ),
-    ChainStep("esc-2", 2, {Level.ONE: frozenset({Role.AUTHORITY}), Level.TWO: frozenset({Role.AUTHORITY})}),
-)
+def chain_of(steps: Escalation) -> tuple[ChainStep, ...]:
+    """The deployment's chain (rules file, `escalation.steps`; the default reaches the insurer and the authority
+    at every level: 001 附件 item 6, 003 §6.2)."""
+    return tuple(
+        ChainStep(
+            step.key,
+            step.days,
+            {Level(level): frozenset(roles) for level, roles in step.levels.items() if roles},
+        )
+        for step in steps.steps
+    )
+
+
+DEFAULT_CHAIN = chain_of(Escalation())
 
 
 def at_local(day: dt.date, when: dt.time, tz: ZoneInfo) -> dt.datetime:

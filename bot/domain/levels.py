@@ -83,12 +83,15 @@ class NoticePlan:
     followers: frozenset[Role]  # told so they can follow up
     stop_work: bool
     same_day_report: frozenset[Role]  # level 1: insurer and authority, the same day
+    reported_to: frozenset[Role] = frozenset()  # level 2: the report to the insurer (and the authority, 001 §二(二))
 
 
 RESPONSIBLE = frozenset({Role.PROJECT_MANAGER, Role.SAFETY_OFFICER})
 
 
-def notice_plan(level: Level) -> NoticePlan:
+def notice_plan(level: Level, may_cause_accident: bool = False) -> NoticePlan:
+    """Who hears of a new hazard. A level-2 hazard is reported to the insurer; one that may cause an accident to
+    the local authority as well (001 §二(二): 可能导致事故的，应及时报告承保机构和属地主管部门)."""
     if level == Level.ONE:
         return NoticePlan(
             responsible=RESPONSIBLE,
@@ -97,11 +100,13 @@ def notice_plan(level: Level) -> NoticePlan:
             same_day_report=frozenset({Role.INSURER, Role.AUTHORITY}),
         )
     if level == Level.TWO:
+        reported = {Role.INSURER, Role.AUTHORITY} if may_cause_accident else {Role.INSURER}
         return NoticePlan(
             responsible=RESPONSIBLE,
-            followers=frozenset({Role.SUPERVISION_ENGINEER, Role.INSURER}),
+            followers=frozenset({Role.SUPERVISION_ENGINEER}),
             stop_work=False,
             same_day_report=frozenset(),
+            reported_to=frozenset(reported),
         )
     return NoticePlan(
         responsible=RESPONSIBLE,
@@ -109,12 +114,3 @@ def notice_plan(level: Level) -> NoticePlan:
         stop_work=False,
         same_day_report=frozenset(),
     )
-
-
-# Default rectification periods in working days; a deployment overrides them (settings.deadline_days).
-DEFAULT_DEADLINE_WORKING_DAYS: dict[Level, int] = {
-    Level.ONE: 1,
-    Level.TWO: 3,
-    Level.THREE: 7,
-    Level.FOUR: 15,
-}

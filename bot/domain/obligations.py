@@ -1,6 +1,7 @@
 """What the insurer owes a project: visits by premium and policy term, the quarterly full-coverage inspection,
-the first inspection after the policy starts (001 §二(一); 004 §5), the deadlines a closed visit owes (002 §14,
-004 §6.2e, 003/004 §6.3), and the rules for an expert group (002 §10, §12). Pure; thresholds are parameters."""
+the first inspection after the policy starts (001 §二(一); 004 §5), the first service of every agreement (004
+附件2 二(一)), the deadlines a visit owes (002 §14, 004 §6.2e, 003/004 §6.3), and the rules for an expert group (002
+§10, §12). Pure; the thresholds are the deployment's rules (bot/domain/rules.py)."""
 
 from __future__ import annotations
 
@@ -9,50 +10,41 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from bot.domain.rules import ExpertGroups, Visits
 from bot.domain.workdays import WorkCalendar
 
-
-@dataclass(frozen=True)
-class Thresholds:
-    one_visit_premium: Decimal = Decimal("15000")  # ≥ 15,000 CNY: at least one on-site service in the term
-    two_visits_premium: Decimal = Decimal("100000")  # ≥ 100,000 CNY: at least two, the first within 3 months
-    first_visit_months: int = 3
-    first_inspection_working_days: int = 10  # "right after the contract": within this many working days
-    quarter_warning_days: int = 15  # remind when the quarter's inspection is not scheduled this close to its end
-
-
-@dataclass(frozen=True)
-class VisitLimits:
-    material_working_days: int = 2  # 002 §14
-    report_working_days: int = 5  # 004 §6.2e
-    revisit_working_days: int = 10  # 003 §6.3, 004 §6.3
-    archive_working_days: int = 20  # 003 §6.3, 004 §6.3
-
-
 VISIT_MILESTONES = ("material", "report", "revisit", "archive")
+SEEDS_VISITS = Visits()
+SEEDS_GROUPS = ExpertGroups()
 
 
-def visit_deadlines(closed_on: dt.date, cal: WorkCalendar, limits: VisitLimits = VisitLimits()) -> dict[str, dt.date]:
-    """What a visit closed on `closed_on` owes, and by when."""
+def visit_deadlines(service_on: dt.date, cal: WorkCalendar, limits: Visits = SEEDS_VISITS) -> dict[str, dt.date]:
+    """What a visit owes, counted from the day of the service (002 §14, 004 §6.2e, §6.3), not from when its
+    leader pressed close."""
     return {
-        "material": cal.add_working_days(closed_on, limits.material_working_days),
-        "report": cal.add_working_days(closed_on, limits.report_working_days),
-        "revisit": cal.add_working_days(closed_on, limits.revisit_working_days),
-        "archive": cal.add_working_days(closed_on, limits.archive_working_days),
+        "material": cal.add_working_days(service_on, limits.material_working_days),
+        "report": cal.add_working_days(service_on, limits.report_working_days),
+        "revisit": cal.add_working_days(service_on, limits.revisit_working_days),
+        "archive": cal.add_working_days(service_on, limits.archive_working_days),
     }
 
 
 @dataclass(frozen=True)
 class Obligation:
-    key: str  # stable: first-inspection, onsite-1, onsite-2, quarter-2026Q4 …
+    key: str  # stable: first-inspection, first-service, onsite-1, onsite-2, quarter-2026Q4 …
     due_by: dt.date
     done_on: dt.date | None
     warn_from: dt.date | None = None  # remind from this day if still not done or scheduled
 
     def status(self, today: dt.date) -> str:
+        """done | done_late (met after its day: still a breach for the analyses) | due | late."""
         if self.done_on is not None:
-            return "done"
+            return "done_late" if self.done_on > self.due_by else "done"
         return "late" if today > self.due_by else "due"
+
+    @property
+    def days_late(self) -> int:
+        return max(0, (self.done_on - self.due_by).days) if self.done_on is not None else 0
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -86,22 +78,33 @@ def obligations(
     premium: Decimal,
     inspections: Iterable[dt.date],
     cal: WorkCalendar,
-    t: Thresholds = Thresholds(),
+    t: Visits = SEEDS_VISITS,
+    trainings: Iterable[dt.date] = (),
 ) -> list[Obligation]:
-    """The services a policy calls for, each matched with the on-site inspections done (dates, any order)."""
-    done = sorted(d for d in inspections if policy_start <= d <= policy_end)
+    """The services a policy calls for, each matched with what was done (dates, any order): `inspections` are
+    the days of on-site visits, `trainings` the days of offline trainings held for the project, which count as
+    on-site services where the rules say so (004 §5: 现场服务（含线下培训）). Inspections alone meet the first
+    inspection and the quarters' full-coverage inspections."""
+    visits = sorted(d for d in inspections if policy_start <= d <= policy_end)
+    onsite = (
+        sorted([*visits, *(d for d in trainings if policy_start <= d <= policy_end)])
+        if t.offline_training_is_onsite
+        else visits
+    )
     out: list[Obligation] = []
     first_due = cal.add_working_days(policy_start, t.first_inspection_working_days)
-    out.append(Obligation("first-inspection", first_due, done[0] if done else None))
+    out.append(Obligation("first-inspection", first_due, visits[0] if visits else None))
+    # Every agreement: the first service within 3 months of the policy's start, up to 6 when pooled (004 附件2 二(一)).
+    months = t.first_service_months_pooled if t.pooled else t.first_service_months
+    first_service = min(add_months(policy_start, months), policy_end)
+    out.append(Obligation("first-service", first_service, onsite[0] if onsite else None))
     required = 2 if premium >= t.two_visits_premium else 1 if premium >= t.one_visit_premium else 0
-    if required >= 1:
-        first_by = add_months(policy_start, t.first_visit_months) if required == 2 else policy_end
-        out.append(Obligation("onsite-1", min(first_by, policy_end), done[0] if done else None))
-    if required == 2:
-        out.append(Obligation("onsite-2", policy_end, done[1] if len(done) > 1 else None))
+    for n in range(1, required + 1):
+        due = first_service if n == 1 and required == 2 else policy_end  # 004 §5: the first of two in 3 months
+        out.append(Obligation(f"onsite-{n}", due, onsite[n - 1] if len(onsite) >= n else None))
     for year, q in quarters(policy_start, policy_end):
         q_start, q_end = max(dt.date(year, 3 * q - 2, 1), policy_start), min(quarter_end(year, q), policy_end)
-        in_quarter = [d for d in done if q_start <= d <= q_end]
+        in_quarter = [d for d in visits if q_start <= d <= q_end]
         out.append(
             Obligation(
                 f"quarter-{year}Q{q}",
@@ -120,22 +123,21 @@ class Expert:
     conflicts: frozenset[int] = field(default_factory=frozenset)  # organisations the expert is tied to
 
 
-SPECIALITIES = ("civil", "mechanical", "electrical")
-
-
-def expert_group_problems(experts: Sequence[Expert], leader_id: int | None, project_orgs: Iterable[int]) -> list[str]:
+def expert_group_problems(
+    experts: Sequence[Expert], leader_id: int | None, project_orgs: Iterable[int], rules: ExpertGroups = SEEDS_GROUPS
+) -> list[str]:
     """Why a proposed expert group cannot serve the project (empty when it can): ≥ 3 experts mixing civil,
     mechanical and electrical, a leader among them (002 §10), nobody tied to the project's units (002 §12)."""
     problems = []
-    if len(experts) < 3:
+    if len(experts) < rules.min_experts:
         problems.append("too_few")
-    missing = [s for s in SPECIALITIES if s not in {e.speciality for e in experts}]
+    missing = [s for s in rules.specialities if s not in {e.speciality for e in experts}]
     if missing:
         problems.append("missing_speciality:" + ",".join(missing))
-    if leader_id is None or leader_id not in {e.person_id for e in experts}:
+    if rules.leader_required and (leader_id is None or leader_id not in {e.person_id for e in experts}):
         problems.append("no_leader")
     orgs = set(project_orgs)
     conflicted = sorted(e.person_id for e in experts if e.conflicts & orgs)
-    if conflicted:
+    if rules.no_ties and conflicted:
         problems.append("conflict:" + ",".join(str(p) for p in conflicted))
     return problems

@@ -11,7 +11,7 @@ from bot.domain.workdays import WorkCalendar
 
 ASK_AFTER = 3  # working days after the visit closes (default; always inside the limit)
 REASK_AFTER = 2  # working days without an answer before asking once more
-LIMIT = 10  # working days: the revisit must be done by then
+LIMIT = 10  # working days: the revisit must be done by then (the rules file: visits.revisit_working_days)
 RATINGS = ("good", "fair", "poor")  # 好 / 中 / 差: service attitude, technical level
 CLOSURE = ("done", "not_done")  # 已完成 / 未完成
 OVERALL = ("very", "satisfied", "neutral", "dissatisfied")  # 非常满意 / 基本满意 / 一般 / 不满意
@@ -36,11 +36,12 @@ class Schedule:
     limit_on: dt.date
 
 
-def schedule(closed_on: dt.date, cal: WorkCalendar, ask_after: int = ASK_AFTER) -> Schedule:
-    """Ask `ask_after` working days after the visit, again `REASK_AFTER` later, and hand it to the agency's phone
-    with time to spare before the limit; every date stays inside the limit."""
-    limit_on = cal.add_working_days(closed_on, LIMIT)
-    ask_on = min(cal.add_working_days(closed_on, max(1, ask_after)), limit_on)
+def schedule(service_on: dt.date, cal: WorkCalendar, ask_after: int = ASK_AFTER, limit: int = LIMIT) -> Schedule:
+    """Ask `ask_after` working days after the service, again `REASK_AFTER` later, and hand it to the agency's
+    phone with time to spare before the limit (`limit` working days after the service); every date stays inside
+    the limit."""
+    limit_on = cal.add_working_days(service_on, limit)
+    ask_on = min(cal.add_working_days(service_on, max(1, min(ask_after, limit))), limit_on)
     return Schedule(ask_on, *follow_ups(ask_on, limit_on, cal), limit_on)
 
 

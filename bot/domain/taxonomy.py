@@ -1,4 +1,6 @@
-"""Hazard categories: JGJ 59-2011 check tables grouped, and the major-hazard criteria (建质规〔2024〕5号).
+"""Hazard categories: JGJ 59-2011 check tables grouped, and the major-hazard criteria of the deployment's edition
+(建质规〔2024〕5号 by default; 建质规〔2022〕2号, which 001 §二(二) cites, where the rules file says
+`hazards.major_hazard_edition = "2022"`).
 
 A hazard is filed under a group; if it matches a major-hazard criterion it is level 1 and the criterion's
 article becomes its basis (依据). Otherwise the basis may be a JGJ 59 check item of the group.
@@ -12,8 +14,7 @@ from functools import cache
 from bot.domain.datafiles import load
 from bot.domain.text import Localized
 
-MAJOR_STANDARD = "建质规〔2024〕5号"
-MAJOR_TITLE = "房屋市政工程生产安全重大事故隐患判定标准（2024版）"
+EDITIONS = ("2024", "2022")
 JGJ59 = "JGJ 59-2011"
 
 
@@ -23,10 +24,11 @@ class MajorHazard:
     category: str
     article: str
     text: str
+    standard: str  # 建质规〔2024〕5号
 
     @property
     def basis(self) -> str:
-        return f"{MAJOR_STANDARD} {self.article}：{self.text}"
+        return f"{self.standard} {self.article}：{self.text}"
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class Group:
 @dataclass(frozen=True)
 class Taxonomy:
     groups: tuple[Group, ...]
+    standard: str = "建质规〔2024〕5号"  # the major-hazard criteria's edition
 
     def group(self, group_id: str) -> Group | None:
         return next((g for g in self.groups if g.id == group_id), None)
@@ -83,10 +86,11 @@ class Taxonomy:
 
 
 @cache
-def taxonomy() -> Taxonomy:
-    majors = [
-        MajorHazard(m["id"], m["category"], m["article"], m["text"]) for m in load("major_hazards_2024.json")["items"]
-    ]
+def taxonomy(edition: str = "2024") -> Taxonomy:
+    if edition not in EDITIONS:
+        raise ValueError(f"no major-hazard criteria of {edition}: one of {EDITIONS}")
+    data = load(f"major_hazards_{edition}.json")
+    majors = [MajorHazard(m["id"], m["category"], m["article"], m["text"], data["standard"]) for m in data["items"]]
     groups = []
     for g in load("categories.json")["groups"]:
         cats = set(g["major_categories"])
@@ -100,4 +104,4 @@ def taxonomy() -> Taxonomy:
                 tuple(g.get("keywords", ())),
             )
         )
-    return Taxonomy(tuple(groups))
+    return Taxonomy(tuple(groups), data["standard"])

@@ -5,10 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-MIN_OFFLINE_HOURS = 2.0  # an offline session counts its real length; under two hours it is flagged
-ONLINE_TARGET_HOURS = 30.0  # online learning per manager per year
-DRILLS_PER_YEAR = 1  # per project (004 §5a)
-CUSTOM_PER_YEAR_HIGH_RISK = 2  # project trainings per high-risk project (003 §4.1)
+# The targets (hours, drills, project trainings and the kinds that count) are the deployment's rules:
+# bot/domain/rules.py, section `training`.
 SIGN_IN_EARLY = dt.timedelta(minutes=30)  # the window opens before the start and closes at the end
 REMIND_BEFORE = (("day", dt.timedelta(days=1)), ("2h", dt.timedelta(hours=2)))
 

@@ -14,6 +14,8 @@ from bot.ports import ComplaintInfo
 ANSWER = Button("cpa")  # cpa:<complaint>
 NEEDS_CHECKING = Button("cpc")
 EXTEND = Button("cpx")
+AGREE_EXTENSION = Button("cpxy")  # cpxy:<complaint>: the complainant agrees to the extension asked (004 §6.4)
+DECLINE_EXTENSION = Button("cpxn")
 ACCEPT = Button("cpok")
 REFER = Button("cpref")
 
@@ -40,7 +42,7 @@ def filed(info: ComplaintInfo, photos: list[str]) -> list[Item]:
             (
                 ANSWER.option(T("Answer"), info.id),
                 NEEDS_CHECKING.option(T("Needs checking (30 working days)"), info.id),
-                EXTEND.option(T("Extend once"), info.id),
+                EXTEND.option(T("Ask for more time (once)"), info.id),
             ),
         )
     )
@@ -64,6 +66,37 @@ def extended(number: str, due_on: dt.date, reason: str) -> Text:
             number=number,
             date=due_on.isoformat(),
             reason=reason,
+        )
+    )
+
+
+def extension_asked(complaint_id: int, number: str, due_on: dt.date, new_due: dt.date, reason: str) -> Card:
+    """To the complainant: the agency asks for more time; it stands only if they agree (004 §6.4)."""
+    return Card(
+        T("More time for your complaint {number}?", number=number),
+        (
+            (T("Answer due"), due_on.isoformat()),
+            (T("Asked until"), new_due.isoformat()),
+            (T("Reason"), reason),
+        ),
+        (
+            AGREE_EXTENSION.option(T("Agree"), complaint_id),
+            DECLINE_EXTENSION.option(T("Do not agree"), complaint_id),
+        ),
+    )
+
+
+def extension_answered(number: str, due_on: dt.date, agreed: bool) -> Text:
+    """To the agency: what the complainant said about the extension."""
+    if agreed:
+        return Text(
+            T("The complainant agreed: complaint {number} is now due {date}.", number=number, date=due_on.isoformat())
+        )
+    return Text(
+        T(
+            "The complainant did not agree to more time: complaint {number} stays due {date}.",
+            number=number,
+            date=due_on.isoformat(),
         )
     )
 

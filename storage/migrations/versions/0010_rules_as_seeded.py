@@ -1,0 +1,39 @@
+"""the rules as the seeds write them: a complaint's extension asked of the complainant, a level-2 hazard that may
+cause an accident
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-02 18:30:00
+
+004 §6.4 lets an extension stand only once the complainant agrees (the rules file chooses 003's officer or 004's
+complainant): the days asked, where the request stands, who agreed. 001 §二(二) sends a level-2 hazard that may
+cause an accident to the authority as well: the reporter's answer is kept on the hazard.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("complaints", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("extension_days", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("extension_state", sa.String(length=10), nullable=True))
+        batch_op.add_column(sa.Column("extension_by", sa.Integer(), nullable=True))
+    with op.batch_alter_table("hazards", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("may_cause_accident", sa.Boolean(), nullable=False, server_default=sa.false()))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("hazards", schema=None) as batch_op:
+        batch_op.drop_column("may_cause_accident")
+    with op.batch_alter_table("complaints", schema=None) as batch_op:
+        batch_op.drop_column("extension_by")
+        batch_op.drop_column("extension_state")
+        batch_op.drop_column("extension_days")
