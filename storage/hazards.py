@@ -386,6 +386,13 @@ class Hazards(Area):
         responsible = await members.with_roles(self.s, h.project_id, levels.RESPONSIBLE)
         self.t.notify([rect.submitted_by, *responsible], key, items, skip=person.id)
         self.t.notify_groups(h.project_id, key, [notices.group_card(info)])
+        if approve and not levels.reviewer_is_reporter(Level(h.level)):
+            # Levels 3–4 are closed by the supervision unit and handed back to the agency (001 §二(二)): the
+            # expert who found it and the agency's managers hear that it is closed.
+            agency = set(await members.with_roles(self.s, h.project_id, {Role.AGENCY_ADMIN}))
+            if Role.EXPERT in await members.roles_in(self.s, h.reporter_id, h.project_id):
+                agency.add(h.reporter_id)
+            self.t.notify(sorted(agency), key + ":agency", notices.approved_notice(info), skip=person.id)
         return info
 
     async def acknowledge(self, person: PersonInfo, hazard_id: int) -> HazardInfo:

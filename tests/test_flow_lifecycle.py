@@ -78,8 +78,12 @@ async def test_level3_lifecycle(h: Harness) -> None:
     review = h.inbox(engineer)
     assert any("复查" in m.text and number in m.text for m in review), texts(review)
     assert not any("复查申请" in m.text for m in h.inbox(expert))
+    told_before = len(h.inbox(expert))
     r = await h.pick(engineer, "通过", review)
     assert "已关闭" in texts(r)
+    # 001 §二(二): closed by the supervision unit, it is handed back to the agency that found it.
+    closed = [m for m in h.inbox(expert)[told_before:] if "复查通过：隐患已闭环" in m.text]
+    assert len(closed) == 1 and number in closed[0].text
 
     # One living card per hazard in the group: edited where the channel can, reposted where it cannot.
     group = [m for m in h.inbox("g-XC-P001") if number in m.text]
