@@ -84,6 +84,8 @@ class HazardInfo:
     version: int
     lec: tuple[float, float, float, float] | None = None
     photos: tuple[str, ...] = ()
+    received_by: str | None = None  # who signed for the notice (签收), and when
+    received_at: dt.datetime | None = None  # local time
 
 
 @dataclass(frozen=True)
@@ -286,6 +288,7 @@ class HazardsPort(Protocol):
     async def can_review(self, person: PersonInfo, hazard: HazardInfo) -> bool: ...
     async def can_rectify(self, person: PersonInfo, hazard: HazardInfo) -> bool: ...
     async def acknowledge(self, person: PersonInfo, hazard_id: int) -> HazardInfo: ...
+    async def receive(self, person: PersonInfo, hazard_id: int) -> HazardInfo: ...
 
 
 class PlansPort(Protocol):

@@ -52,6 +52,10 @@ OTHER_STATES = {
     "referred": N_("referred to the authority"),
     "checking": N_("being checked"),
     "extended": N_("extended"),
+    "received": N_("signed for"),
+    "asked": N_("more time asked of the complainant"),
+    "agreed": N_("extended with the complainant's agreement"),
+    "declined": N_("more time not agreed"),
 }
 
 

@@ -9,6 +9,7 @@ from bot.notices.common import late_mark
 from bot.notices.hazards import (
     ACKNOWLEDGE,
     DETAILS,
+    RECEIVE,
     hazard_fields,
     level_label,
     rectify_option,
@@ -30,6 +31,7 @@ HISTORY: dict[str, str] = {
     "hazard.approved": N_("{at} {actor}: re-inspection passed, closed"),
     "hazard.rejected": N_("{at} {actor}: re-inspection failed: {reason}"),
     "hazard.acknowledged": N_("{at} {actor}: acknowledged the same-day report"),
+    "hazard.received": N_("{at} {actor}: signed for the rectification notice"),
     "hazard.reminded": N_("{at} reminder sent ({milestone})"),
     "hazard.escalated": N_("{at} escalated ({milestone})"),
     "hazard.same_day_repeated": N_("{at} same-day report repeated (not yet acknowledged)"),
@@ -148,3 +150,11 @@ async def acknowledge(ctx: Known, args: tuple[str, ...]) -> None:
     h = await ctx.attempt(ctx.services.hazards.acknowledge(ctx.person, ref)) if ref is not None else None
     if h is not None:
         ctx.say(T("Acknowledged: you have received the same-day report of {number}.", number=h.number))
+
+
+@action(RECEIVE)
+async def receive(ctx: Known, args: tuple[str, ...]) -> None:
+    ref = ctx.button_id(args)
+    h = await ctx.attempt(ctx.services.hazards.receive(ctx.person, ref)) if ref is not None else None
+    if h is not None:
+        ctx.say(T("Signed for: you have received the rectification notice of {number}.", number=h.number))

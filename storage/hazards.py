@@ -88,6 +88,7 @@ class Hazards(Area):
                 ).scalars()
             )
         lec = (h.lec_l, h.lec_e, h.lec_c, h.lec_d) if h.lec_d is not None else None
+        receiver = await self.s.get(Person, h.received_by) if h.received_by is not None else None
         assert project is not None and reporter is not None
         return HazardInfo(
             h.id,
@@ -110,6 +111,8 @@ class Hazards(Area):
             h.version,
             lec,  # type: ignore[arg-type]
             photos,
+            receiver.name if receiver else None,
+            h.received_at.astimezone(self.t.tz) if h.received_at else None,
         )
 
     async def _rect_info(self, r: Rectification) -> RectificationInfo:
@@ -395,6 +398,21 @@ class Hazards(Area):
             self.t.notify(sorted(agency), key + ":agency", notices.approved_notice(info), skip=person.id)
         return info
 
+    async def receive(self, person: PersonInfo, hazard_id: int) -> HazardInfo:
+        """The responsible unit signs for the rectification notice (签收, 000 附件3): the first of its project
+        manager and safety officers to press it; the card and the history show who and when."""
+        h = await self._row(person, hazard_id)
+        if not await members.roles_in(self.s, person.id, h.project_id) & levels.RESPONSIBLE:
+            raise AccessDenied("receive")
+        if h.received_at is not None:
+            raise Conflict("received")
+        h.received_by, h.received_at, h.updated_at = person.id, self.now, self.now
+        await self.s.flush()
+        await self.t.audit("hazard.received", "hazard", h.id, actor=person.id)
+        info = await self.info(h)
+        self.t.notify_groups(h.project_id, f"hz{h.id}:received", [notices.group_card(info)])
+        return info
+
     async def acknowledge(self, person: PersonInfo, hazard_id: int) -> HazardInfo:
         """Insurer or authority confirms the level-1 same-day report; the repeats stop once both sides have."""
         h = await self._row(person, hazard_id)
@@ -434,15 +452,25 @@ class Hazards(Area):
         if found is None:
             setup = self.t.setup
             found = self._schedule[h.id] = escalation.hazard_milestones(
-                Level(h.level), h.deadline, h.created_at, setup.calendar, setup.tz, setup.chain
+                Level(h.level),
+                h.deadline,
+                h.created_at,
+                setup.calendar,
+                setup.tz,
+                setup.chain,
+                setup.rules.hazards.receipt_reminder_working_hours,
             )
         return found
+
+    @staticmethod
+    def _applies(h: Hazard, m: Milestone) -> bool:
+        return escalation.applies(m, Status(h.status), h.received_at is not None)
 
     def _marks(self, h: Hazard, acked: set[str]) -> list[tuple[str, dt.datetime]]:
         """Every moment the clock has for this hazard, keyed as its reminders are."""
         marks: list[tuple[str, dt.datetime]] = []
         if h.status == Status.RECTIFYING.value:
-            marks += [(f"hz{h.id}:{m.key}", m.due_at) for m in self._milestones_of(h)]
+            marks += [(f"hz{h.id}:{m.key}", m.due_at) for m in self._milestones_of(h) if self._applies(h, m)]
         if h.level == Level.ONE and h.status != Status.CLOSED.value and not acked >= SAME_DAY_SIDES:
             marks += [(f"hz{h.id}:{k}", at) for k, at in escalation.same_day_marks(h.created_at)]
         return marks
@@ -479,7 +507,11 @@ class Hazards(Area):
         acknowledged. Of several missed at once, only the newest is sent."""
         now, out = self.now, []
         if h.status == Status.RECTIFYING.value:
-            due = [m for m in self._milestones_of(h) if m.due_at <= now and f"hz{h.id}:{m.key}" not in seen]
+            due = [
+                m
+                for m in self._milestones_of(h)
+                if m.due_at <= now and f"hz{h.id}:{m.key}" not in seen and self._applies(h, m)
+            ]
             drop = escalation.superseded(due)
             out += [
                 Due(f"hz{h.id}:{m.key}", m.key, m.due_at, "superseded" if m.key in drop else "due", step=m) for m in due
@@ -524,10 +556,11 @@ class Hazards(Area):
     async def _milestone(self, h: Hazard, m: Milestone, key: str, ledger: Ledger) -> None:
         info = await self.info(h)
         people = await self._with_roles(h.project_id, m.roles)
-        if m.urgent:
+        if m.urgent or m.kind == "receipt":  # a notice not signed for is chased at once, in working hours
             ledger.record(key, h.id, m.key, m.due_at, "sent")
             responsible = m.roles <= escalation.RESPONSIBLE
-            self.t.notify(people, key, notices.reminder_notice(info, m.key, m.kind, responsible), urgent=True)
+            card = notices.reminder_notice(info, m.key, m.kind, responsible)
+            self.t.notify(people, key, card, urgent=m.urgent)
         else:
             ledger.digest(key, h.id, m.key, m.due_at, people, notices.reminder_entry(info, m.key, m.kind))
         await self.t.audit(

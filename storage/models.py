@@ -205,6 +205,8 @@ class Hazard(Base):
     stop_work: Mapped[bool] = mapped_column(Boolean, default=False)
     # Level 2 only: the reporter said it may cause an accident, so the authority is told too (001 §二(二)).
     may_cause_accident: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    received_by: Mapped[int | None]  # who signed for the rectification notice (签收), first of the responsible
+    received_at: Mapped[dt.datetime | None]
     lec_l: Mapped[float | None] = mapped_column(Float)
     lec_e: Mapped[float | None] = mapped_column(Float)
     lec_c: Mapped[float | None] = mapped_column(Float)

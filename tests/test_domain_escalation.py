@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.domain import escalation
-from bot.domain.levels import Level
+from bot.domain.levels import Level, Status
 from bot.domain.roles import Role
 from bot.domain.workdays import WorkCalendar
 
@@ -19,7 +19,9 @@ def local(y: int, m: int, d: int, hh: int = 8, mm: int = 30) -> dt.datetime:
 
 
 def test_level2_chain_on_ordinary_days() -> None:
-    ms = escalation.hazard_milestones(Level.TWO, dt.date(2026, 11, 20), local(2026, 11, 17, 9, 30), CAL, TZ)
+    ms = escalation.hazard_milestones(
+        Level.TWO, dt.date(2026, 11, 20), local(2026, 11, 17, 9, 30), CAL, TZ, receipt_hours=0
+    )
     assert [(m.key, m.due_at, m.roles) for m in ms] == [
         ("due-1", local(2026, 11, 19), escalation.RESPONSIBLE),
         ("due-0", local(2026, 11, 20), escalation.RESPONSIBLE),
@@ -43,6 +45,8 @@ def test_001_item6_003_6_2_a_delay_of_any_level_reaches_the_insurer_and_the_auth
 
 def test_level_1_is_urgent() -> None:
     one = escalation.hazard_milestones(Level.ONE, dt.date(2026, 11, 18), local(2026, 11, 17, 15), CAL, TZ)
+    assert one[0].key == "unreceived" and one[0].due_at == local(2026, 11, 18, 10, 30) and one[0].urgent
+    one = one[1:]
     assert all(m.urgent for m in one)
     # Reported after 08:30 the day before the deadline: no "due tomorrow" reminder in the past.
     assert [m.key for m in one][:2] == ["due-0", "overdue"]
@@ -63,7 +67,7 @@ def test_custom_chain_steps() -> None:
 
 
 def test_only_the_newest_of_missed_reminders_is_sent() -> None:
-    ms = escalation.hazard_milestones(Level.TWO, dt.date(2026, 11, 20), local(2026, 11, 17, 9), CAL, TZ)
+    ms = escalation.hazard_milestones(Level.TWO, dt.date(2026, 11, 20), local(2026, 11, 17, 9), CAL, TZ)[1:]
     assert escalation.superseded(ms[:2]) == {"due-1"}
     assert escalation.superseded(ms[:3]) == {"due-1", "due-0"}
     assert escalation.superseded(ms[3:]) == set()
@@ -88,3 +92,39 @@ def test_same_day_repeats_every_two_hours() -> None:
 def test_quiet_hours(moment: dt.datetime, expected: dt.datetime) -> None:
     assert escalation.quiet_end(moment, dt.time(21), dt.time(8)) == expected
     assert escalation.quiet_end(moment, dt.time(0), dt.time(0)) == moment  # no quiet hours
+
+
+@pytest.mark.parametrize(
+    ("sent", "due"),
+    [
+        (local(2026, 11, 17, 9, 30), local(2026, 11, 17, 13, 30)),  # inside one working day
+        (local(2026, 11, 17, 16, 0), local(2026, 11, 18, 11, 0)),  # 1.5 h today, 2.5 h tomorrow
+        (local(2026, 11, 17, 20, 0), local(2026, 11, 18, 12, 30)),  # after hours: from 08:30 next morning
+        (local(2026, 11, 20, 16, 0), local(2026, 11, 23, 11, 0)),  # Friday → Monday
+        (local(2026, 9, 30, 17, 0), local(2026, 10, 8, 12, 0)),  # National Day: 10-01…07 off
+        (local(2026, 11, 17, 6, 0), local(2026, 11, 17, 12, 30)),  # before opening
+    ],
+)
+def test_four_working_hours(sent: dt.datetime, due: dt.datetime) -> None:
+    assert escalation.add_working_hours(sent, 4, CAL, TZ) == due
+
+
+def test_an_unsigned_notice_is_reminded_after_four_working_hours_until_signed() -> None:
+    ms = escalation.hazard_milestones(Level.THREE, dt.date(2026, 11, 27), local(2026, 11, 17, 16), CAL, TZ)
+    receipt = ms[0]
+    assert (receipt.key, receipt.kind, receipt.due_at, receipt.roles) == (
+        "unreceived",
+        "receipt",
+        local(2026, 11, 18, 11, 30),  # reported at 16:30: one hour that day, three the next
+        escalation.RESPONSIBLE,
+    )
+    assert escalation.applies(receipt, Status.RECTIFYING)
+    assert not escalation.applies(receipt, Status.RECTIFYING, received=True)
+    assert escalation.applies(ms[1], Status.RECTIFYING, received=True)  # the deadline's reminders go on
+    assert not escalation.applies(ms[1], Status.SUBMITTED)
+    assert "unreceived" not in {
+        m.key
+        for m in escalation.hazard_milestones(
+            Level.THREE, dt.date(2026, 11, 27), local(2026, 11, 17, 16), CAL, TZ, receipt_hours=0
+        )
+    }

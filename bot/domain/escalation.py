@@ -26,7 +26,7 @@ class Milestone:
     key: str  # stable per hazard: the reminder's idempotency key is (hazard, key)
     due_at: dt.datetime
     roles: frozenset[Role]
-    kind: str  # reminder | overdue | escalation
+    kind: str  # receipt | reminder | overdue | escalation
     urgent: bool  # ignores quiet hours and is sent at once instead of in the daily digest
 
 
@@ -59,6 +59,28 @@ def at_local(day: dt.date, when: dt.time, tz: ZoneInfo) -> dt.datetime:
     return dt.datetime.combine(day, when, tzinfo=tz)
 
 
+OFFICE_HOURS = (dt.time(8, 30), dt.time(17, 30))  # the working hours a "4 working hours" limit counts
+
+
+def add_working_hours(
+    moment: dt.datetime, hours: float, cal: WorkCalendar, tz: ZoneInfo, office: tuple[dt.time, dt.time] = OFFICE_HOURS
+) -> dt.datetime:
+    """`hours` of office time on working days after `moment` (local time): a notice at 16:00 with 4 hours left
+    falls due at 11:00 the next working day; one on a Saturday counts from Monday 08:30."""
+    opens, closes = office
+    left = dt.timedelta(hours=hours)
+    at = moment.astimezone(tz)
+    while True:
+        day = at.date()
+        start, end = at_local(day, opens, tz), at_local(day, closes, tz)
+        if cal.is_workday(day) and at < end:
+            at = max(at, start)
+            if at + left <= end:
+                return at + left
+            left -= end - at
+        at = at_local(day + dt.timedelta(days=1), opens, tz)
+
+
 def previous_working_day(day: dt.date, cal: WorkCalendar) -> dt.date:
     d = day - dt.timedelta(days=1)
     while not cal.is_workday(d):
@@ -84,9 +106,13 @@ def hazard_milestones(
     cal: WorkCalendar,
     tz: ZoneInfo,
     chain: tuple[ChainStep, ...] = DEFAULT_CHAIN,
+    receipt_hours: float = 4,
 ) -> list[Milestone]:
     urgent = level == Level.ONE
     out: list[Milestone] = []
+    if receipt_hours > 0:  # the notice not signed for (签收) by then: the responsible people are reminded
+        unreceived = add_working_hours(created_at, receipt_hours, cal, tz)
+        out.append(Milestone("unreceived", unreceived, RESPONSIBLE, "receipt", urgent))
     before = previous_working_day(deadline, cal)
     if at_local(before, REMIND_AT, tz) > created_at:
         out.append(Milestone("due-1", at_local(before, REMIND_AT, tz), RESPONSIBLE, "reminder", urgent))
@@ -102,9 +128,10 @@ def hazard_milestones(
     return out
 
 
-def applies(milestone: Milestone, status: Status) -> bool:
-    """Reminders and escalations are about the responsible unit's part: not once evidence is submitted."""
-    return status == Status.RECTIFYING
+def applies(milestone: Milestone, status: Status, received: bool = False) -> bool:
+    """Reminders and escalations are about the responsible unit's part: not once evidence is submitted; the
+    receipt reminder not once someone responsible has signed for the notice."""
+    return status == Status.RECTIFYING and not (milestone.kind == "receipt" and received)
 
 
 def superseded(due: list[Milestone]) -> set[str]:

@@ -38,6 +38,13 @@ class Hazards(_Section):
         "建质规〔2024〕5号; 001 §二(二) cites 建质规〔2022〕2号",
         "edition of the major-hazard criteria (重大事故隐患判定标准) that force level 1",
     )
+    receipt_reminder_working_hours: float = rule(
+        4.0,
+        "000 附件3 (风险隐患整改提示单, signed for by the responsible unit)",
+        "a rectification notice not signed for (签收) after this many working hours (08:30–17:30) is reminded (0: not)",
+        ge=0,
+        le=40,
+    )
     level2_authority_default: bool = rule(
         False,
         "001 §二(二)",

@@ -13,6 +13,7 @@ from bot.ports import HazardInfo, RectificationInfo
 RECTIFY = Button("rect")  # rect:<hazard>
 DETAILS = Button("h")  # h:<hazard>
 ACKNOWLEDGE = Button("ack")  # ack:<hazard>
+RECEIVE = Button("rcv")  # rcv:<hazard>: the responsible unit signs for the notice (签收)
 REVIEW = Button("rv")  # rv:<rectification>:ok|no
 
 LEVEL_NAMES: dict[int, str] = {
@@ -56,6 +57,9 @@ def hazard_fields(h: HazardInfo, full: bool = True) -> tuple[tuple[Msg, Label], 
             fields.append((T("Basis"), h.basis))
         fields.append((T("Rectification measures"), h.suggestion))
     fields.append((T("Deadline"), h.deadline.isoformat()))
+    if h.received_at is not None and h.received_by:
+        signed = T("{name}, {at}", name=h.received_by, at=f"{h.received_at:%Y-%m-%d %H:%M}")
+        fields.append((T("Signed for"), signed))
     if full and h.lec:
         result = score(h.lec[0], h.lec[1], h.lec[2])
         fields.append(
@@ -106,9 +110,12 @@ def responsible_notice(h: HazardInfo) -> list[Item]:
         Card(
             T("Rectification notice: your project must fix this hazard"),
             hazard_fields(h),
-            (rectify_option(h), details_option(h)),
+            (RECEIVE.option(T("Sign for it"), h.id), rectify_option(h), details_option(h)),
             photo=h.photos[0] if h.photos else None,
-            footer=T("Fix it by the deadline, then press “Submit rectification” and send photos of the result."),
+            footer=T(
+                "Press “Sign for it” to confirm you received this notice. Fix it by the deadline, then press "
+                "“Submit rectification” and send photos of the result."
+            ),
         )
     ]
     if h.stop_work:
@@ -195,6 +202,7 @@ def rejected_notice(h: HazardInfo, reason: str) -> list[Item]:
 
 
 REMINDER_TITLES: dict[str, str] = {
+    "unreceived": N_("Rectification notice not yet signed for"),
     "due-1": N_("Rectification due tomorrow"),
     "due-0": N_("Rectification due today"),
     "overdue": N_("Rectification overdue"),
@@ -202,7 +210,7 @@ REMINDER_TITLES: dict[str, str] = {
 }
 
 
-KIND_TITLE = {"reminder": "due-0", "overdue": "overdue", "escalation": "escalation"}
+KIND_TITLE = {"receipt": "unreceived", "reminder": "due-0", "overdue": "overdue", "escalation": "escalation"}
 
 
 def reminder_title(milestone_key: str, kind: str) -> Msg:

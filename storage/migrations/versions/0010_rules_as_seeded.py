@@ -1,5 +1,5 @@
 """the rules as the seeds write them: a complaint's extension asked of the complainant, a level-2 hazard that may
-cause an accident
+cause an accident, a notice's receipt
 
 Revision ID: 0010
 Revises: 0009
@@ -7,7 +7,8 @@ Create Date: 2026-12-02 18:30:00
 
 004 §6.4 lets an extension stand only once the complainant agrees (the rules file chooses 003's officer or 004's
 complainant): the days asked, where the request stands, who agreed. 001 §二(二) sends a level-2 hazard that may
-cause an accident to the authority as well: the reporter's answer is kept on the hazard.
+cause an accident to the authority as well: the reporter's answer is kept on the hazard. The responsible unit signs
+for (签收) a rectification notice (000 附件3): who and when.
 """
 
 from __future__ import annotations
@@ -28,10 +29,14 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("extension_by", sa.Integer(), nullable=True))
     with op.batch_alter_table("hazards", schema=None) as batch_op:
         batch_op.add_column(sa.Column("may_cause_accident", sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(sa.Column("received_by", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("received_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("hazards", schema=None) as batch_op:
+        batch_op.drop_column("received_at")
+        batch_op.drop_column("received_by")
         batch_op.drop_column("may_cause_accident")
     with op.batch_alter_table("complaints", schema=None) as batch_op:
         batch_op.drop_column("extension_by")
