@@ -114,6 +114,13 @@ def parser() -> argparse.ArgumentParser:
     va.add_argument("--date", required=True, type=_date)
     va.add_argument("--experts", help="default: the confirmed plan's expert group")
     va.add_argument("--leader")
+    va.add_argument(
+        "--kind",
+        choices=("inspection", "deep", "campaign"),
+        default="inspection",
+        help="a regular inspection, the yearly deep inspection, or a special campaign (000 §14(二)2)",
+    )
+    va.add_argument("--topic", help="a campaign's subject, e.g. 脚手架坍塌")
 
     tr = sub.add_parser("training", help="training sessions, drills, learning hours").add_subparsers(
         dest="sub", required=True
@@ -335,6 +342,8 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
                 leader=args.leader,
                 now=dt.datetime.now(dt.UTC),
                 rules=rules_file.load(settings.rules_file).expert_groups,
+                kind=args.kind,
+                topic=args.topic,
             ),
         )
         print(f"visit {visit.id} scheduled on {visit.scheduled_on.isoformat()}")

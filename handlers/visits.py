@@ -9,7 +9,7 @@ from collections.abc import Container
 from bot.domain.numbering import parse_id
 from bot.i18n import N_, T
 from bot.messages import Button, Msg, Option, Payload
-from bot.notices.visits import CONFIRM_PLAN, VISIT_TASKS
+from bot.notices.visits import CONFIRM_PLAN, VISIT_TASKS, obligation_name
 from bot.ports import VisitInfo
 from handlers.context import Known
 from handlers.form import read_text
@@ -27,21 +27,9 @@ PLAN_STATUS = {
     "draft": N_("waiting for the insurer's confirmation"),
     "": N_("no service plan yet"),
 }
-OBLIGATIONS = {
-    "first-inspection": N_("First inspection after the policy starts"),
-    "first-service": N_("First service after the policy starts"),
-    "onsite-1": N_("On-site service 1"),
-    "onsite-2": N_("On-site service 2"),
-}
 MAX_SUMMARY = 1000
 VISIT = Button("visit")  # visit:<visit>:start|close
 TASK = Button("vtask")  # vtask:<visit>:<milestone>
-
-
-def _obligation_name(key: str) -> Msg:
-    if key.startswith("quarter-"):
-        return T("Full inspection in {quarter}", quarter=key.removeprefix("quarter-"))
-    return T(OBLIGATIONS.get(key, key))
 
 
 @command("plan", help=N_("/plan – the service plan: what is done, due and late"), private=True)
@@ -54,7 +42,7 @@ async def plan(ctx: Known, args: tuple[str, ...]) -> None:
         lines = [
             T(
                 "{name}: by {date} · {status}",
-                name=_obligation_name(o.key),
+                name=obligation_name(o.key),
                 date=o.due_by.isoformat(),
                 status=T(OBLIGATION_STATUS[o.status], days=o.days_late),
             )

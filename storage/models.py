@@ -425,6 +425,9 @@ class Visit(Base):
     scheduled_on: Mapped[dt.date] = mapped_column(Date)
     leader_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     status: Mapped[str] = mapped_column(String(12), default="scheduled")  # scheduled | started | closed
+    # inspection | deep (the yearly deep inspection) | campaign (a special campaign): 000 §14(二)2
+    kind: Mapped[str] = mapped_column(String(12), default="inspection", server_default="inspection")
+    topic: Mapped[str | None] = mapped_column(String(200))  # a campaign's subject: 脚手架坍塌, 高处坠落 …
     started_at: Mapped[dt.datetime | None]
     closed_at: Mapped[dt.datetime | None]
     closed_on: Mapped[dt.date | None] = mapped_column(Date)

@@ -11,7 +11,14 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import escalation
-from bot.domain.obligations import SEEDS_GROUPS, Expert, Obligation, expert_group_problems, obligations
+from bot.domain.obligations import (
+    SEEDS_GROUPS,
+    VISIT_KINDS,
+    Expert,
+    Obligation,
+    expert_group_problems,
+    obligations,
+)
 from bot.domain.roles import OrgKind, Role
 from bot.domain.rules import ExpertGroups
 from bot.notices import visits as notices
@@ -114,11 +121,13 @@ class Plans(Area):
         )
         if policy is None:
             return []
-        visited = (
+        visited: dict[str, list[dt.date]] = {kind: [] for kind in VISIT_KINDS}
+        for day, kind in (
             await self.s.execute(
-                select(Visit.scheduled_on).where(Visit.project_id == project_id, Visit.status == "closed")
+                select(Visit.scheduled_on, Visit.kind).where(Visit.project_id == project_id, Visit.status == "closed")
             )
-        ).scalars()
+        ).all():
+            visited.setdefault(kind, []).append(day)
         held = (
             await self.s.execute(
                 select(TrainingSession.starts_at, TrainingSession.projects)
@@ -132,10 +141,12 @@ class Plans(Area):
             policy.start_date,
             policy.end_date,
             Decimal(policy.premium),
-            list(visited),
+            visited["inspection"],
             self.t.calendar,
             rules,
             trainings,
+            deep=visited["deep"],
+            campaigns=visited["campaign"],
         )
 
     async def mine(self, person: PersonInfo) -> list[PlanInfo]:
@@ -194,7 +205,7 @@ class Plans(Area):
             later: list[dt.datetime] = []
             for o in await self.obligations_of(project.id):
                 key = f"p{project.id}:{o.key}:unscheduled"
-                if not o.key.startswith("quarter-") or o.done_on is not None or o.warn_from is None:
+                if o.since is None or o.done_on is not None or o.warn_from is None:
                     continue
                 if key in seen or today > o.due_by:
                     continue
@@ -202,13 +213,13 @@ class Plans(Area):
                     later.append(escalation.at_local(o.warn_from, escalation.REMIND_AT, tz))
                 elif self.now < morning:
                     later.append(morning)
-                elif await self._planned(project.id, o.due_by, today):
+                elif await self._planned(project.id, o, today):
                     later.append(tomorrow)
                 else:
-                    entry = notices.quarter_unscheduled(project.name, o.key.removeprefix("quarter-"), o.due_by)
+                    entry = notices.unscheduled(project.name, o.key, o.due_by)
                     people = await members.plan_people(self.s, project.id)
                     ledger.digest(key, project.id, o.key, self.now, people, entry)
-                    await self.t.audit("project.quarter_unscheduled", "project", project.id, data={"quarter": o.key})
+                    await self.t.audit("project.unscheduled", "project", project.id, data={"obligation": o.key})
                     seen.add(key)
                     count += 1
             moments[project.id] = min(later, default=None)
@@ -216,15 +227,17 @@ class Plans(Area):
         await schedule.store(self.s, Project, moments)
         return Swept(len(projects), count)
 
-    async def _planned(self, project_id: int, quarter_due: dt.date, today: dt.date) -> bool:
-        quarter_start = dt.date(quarter_due.year, (quarter_due.month - 1) // 3 * 3 + 1, 1)
+    async def _planned(self, project_id: int, o: Obligation, today: dt.date) -> bool:
+        """A visit that would meet the periodic obligation is scheduled inside its period, from today on."""
+        assert o.since is not None
         row = (
             await self.s.execute(
                 select(Visit.id).where(
                     Visit.project_id == project_id,
                     Visit.status != "closed",
-                    Visit.scheduled_on >= max(quarter_start, today),
-                    Visit.scheduled_on <= quarter_due,
+                    Visit.kind.in_(o.kinds),
+                    Visit.scheduled_on >= max(o.since, today),
+                    Visit.scheduled_on <= o.due_by,
                 )
             )
         ).first()

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import escalation
-from bot.domain.obligations import SEEDS_GROUPS, visit_deadlines
+from bot.domain.obligations import SEEDS_GROUPS, VISIT_KINDS, visit_deadlines
 from bot.domain.roles import Role
 from bot.domain.rules import ExpertGroups
 from bot.notices import visits as notices
@@ -34,10 +34,16 @@ async def add_visit(
     leader: str | None = None,
     now: dt.datetime,
     rules: ExpertGroups = SEEDS_GROUPS,
+    kind: str = "inspection",
+    topic: str | None = None,
 ) -> Visit:
     """The operator schedules a visit (CLI); the plan's experts by default, else experts named here, who must
     make a group that can serve the project (002 §10, §12) as a plan's must. Each expert hears of it."""
     p = await find_project(s, project)
+    if kind not in VISIT_KINDS:
+        raise AdminError(f"a visit's kind is one of {', '.join(VISIT_KINDS)}")
+    if (kind == "campaign") != bool(topic and topic.strip()):
+        raise AdminError("a special campaign names its subject with --topic (and only a campaign has one)")
     plan = (
         await s.execute(select(ServicePlan).where(ServicePlan.project_id == p.id, ServicePlan.status == "confirmed"))
     ).scalar_one_or_none()
@@ -57,7 +63,14 @@ async def add_visit(
     leader_id = (await find_person(s, leader)).id if leader else (plan.leader_id if plan else ids[0])
     if leader_id not in ids:
         ids.insert(0, leader_id)
-    visit = Visit(project_id=p.id, scheduled_on=on, leader_id=leader_id, status="scheduled")
+    visit = Visit(
+        project_id=p.id,
+        scheduled_on=on,
+        leader_id=leader_id,
+        status="scheduled",
+        kind=kind,
+        topic=topic.strip() if topic else None,
+    )
     s.add(visit)
     await s.flush()
     for pid in ids:
@@ -69,7 +82,14 @@ async def add_visit(
         object_type="visit",
         object_id=visit.id,
         at=now,
-        data={"project": p.code, "on": on.isoformat(), "experts": ids, "leader": leader_id},
+        data={
+            "project": p.code,
+            "on": on.isoformat(),
+            "experts": ids,
+            "leader": leader_id,
+            "kind": kind,
+            "topic": topic,
+        },
     )
     for pid in ids:
         await notify_person(s, pid, f"visit{visit.id}:scheduled", [notices.visit_scheduled(p.name, on)])

@@ -13,6 +13,7 @@ from bot.domain.obligations import (
     quarter_end,
     quarters,
     visit_deadlines,
+    windows,
 )
 from bot.domain.rules import ExpertGroups, Visits
 from bot.domain.workdays import WorkCalendar
@@ -134,3 +135,26 @@ def test_expert_group_rules_come_from_the_rules() -> None:
     civil, mech = Expert(1, "civil"), Expert(2, "mechanical")
     two = ExpertGroups(min_experts=2, specialities=("civil", "mechanical"))
     assert expert_group_problems([civil, mech], 1, [], two) == []
+
+
+def test_000_14_2_2_deep_inspections_and_campaigns_by_period() -> None:
+    start, end = D(2026, 3, 2), D(2027, 3, 1)
+    obs = {
+        o.key: o
+        for o in obligations(start, end, Decimal("50000"), [], CAL, deep=[D(2026, 7, 15)], campaigns=[D(2026, 5, 1)])
+    }
+    assert obs["deep-1"].due_by == end and obs["deep-1"].done_on == D(2026, 7, 15) and "deep-2" not in obs
+    assert obs["campaign-1"].due_by == D(2026, 9, 1) and obs["campaign-1"].done_on == D(2026, 5, 1)
+    assert obs["campaign-2"].due_by == end and obs["campaign-2"].done_on is None
+    assert obs["quarter-2026Q3"].done_on == D(2026, 7, 15)  # a deep inspection covers the whole site
+    assert obs["quarter-2026Q2"].done_on is None  # a campaign does not
+    assert obs["onsite-1"].done_on == D(2026, 5, 1)  # both are on-site services
+    assert obs["campaign-2"].warn_from == D(2027, 2, 14) and obs["campaign-2"].kinds == ("campaign",)
+
+
+def test_periods_fold_a_short_tail_into_the_one_before() -> None:
+    assert windows(D(2026, 3, 2), D(2027, 4, 1), 12) == [(D(2026, 3, 2), D(2027, 4, 1))]
+    assert windows(D(2026, 3, 2), D(2027, 9, 30), 12) == [
+        (D(2026, 3, 2), D(2027, 3, 1)),
+        (D(2027, 3, 2), D(2027, 9, 30)),
+    ]

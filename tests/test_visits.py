@@ -147,7 +147,7 @@ async def test_an_unscheduled_quarterly_inspection_is_flagged_15_days_before_the
         await h.app.jobs.sweep()
         await h.app.jobs.digest()
         await h.app.dispatcher.drain()
-        assert not [m for m in h.inbox(emma) if "full inspection" in m.text]  # not yet: the warning starts 12-16
+        assert not [m for m in h.inbox(emma) if "Nothing is scheduled" in m.text]  # not yet: it starts 12-16
         clock.move_to(at(2026, 12, 16, 9, 0))
         async with h.app.sessions() as s, s.begin():  # XC-P001 schedules its Q4 inspection, XC-P002 does not
             await visits.add_visit(
@@ -162,10 +162,10 @@ async def test_an_unscheduled_quarterly_inspection_is_flagged_15_days_before_the
             await h.app.jobs.sweep()
             await h.app.jobs.digest()
         await h.app.dispatcher.drain()
-        warnings = [m for m in h.inbox(emma) if "No full inspection" in m.text]  # Emma reads English
+        warnings = [m for m in h.inbox(emma) if "Nothing is scheduled" in m.text]  # Emma reads English
         assert len(warnings) == 1, texts(h.inbox(emma))
-        assert "No full inspection of 宛陵湖综合管廊一期 is scheduled for 2026Q4" in warnings[0].text
-        assert not [m for m in h.inbox(expert) if "季度全覆盖排查尚未安排" in m.text]
+        assert "Nothing is scheduled for 宛陵湖综合管廊一期: Full inspection in 2026Q4" in warnings[0].text
+        assert not [m for m in h.inbox(expert) if "锦城花园" in m.text and "尚未安排" in m.text]
         async with h.app.readonly() as s:
             keys = (await s.execute(select(Reminder.key).where(Reminder.object_type == "project"))).scalars().all()
         assert keys == ["p2:quarter-2026Q4:unscheduled"]  # XC-P001 has its visit booked
@@ -263,4 +263,49 @@ async def test_004_5_plan_counts_offline_training_and_shows_what_was_met_late(db
         await h.say(leader, "全面排查")
         out = texts(await h.say(manager, "/plan"))
         assert "保单生效后首次排查：截止 2026-10-09 · 已完成，逾期 40 天" in out, out
+        await h.app.engine.dispose()
+
+
+async def test_000_14_2_2_the_yearly_deep_inspection_and_the_campaigns_are_owed_and_flagged(
+    db_url: str, tmp_path: Path
+) -> None:
+    # XC-P002's policy: 2026-10-28 to 2027-10-23. A campaign each six months, a deep inspection in the year.
+    with time_machine.travel(at(2026, 11, 17, 9, 30), tick=False) as clock:
+        h = await make_harness(db_url, tmp_path, RICH)
+        emma, safety = await h.login("Emma Clark"), await h.login("刘安全")
+        out = texts(await h.say(safety, "/plan"))
+        assert "第 1 次年度深度排查：截止 2027-10-23 · 待完成" in out, out
+        assert "第 1 次专项排查行动：截止 2027-04-27 · 待完成" in out
+        assert "第 2 次专项排查行动：截止 2027-10-23 · 待完成" in out
+        async with h.app.sessions() as s, s.begin():
+            with pytest.raises(AdminError, match="--topic"):
+                await visits.add_visit(s, project="XC-P002", on=dt.date(2027, 3, 1), kind="campaign", now=h.app.now())
+        clock.move_to(at(2027, 4, 12, 9, 0))  # 15 days before the first campaign's period ends
+        for _ in range(2):
+            await h.app.jobs.sweep()
+            await h.app.jobs.digest()
+        await h.app.dispatcher.drain()
+        flagged = [m for m in h.inbox(emma) if "Special campaign 1" in m.text]
+        assert len(flagged) == 1 and "must be done by 2027-04-27" in flagged[0].text
+
+        async with h.app.sessions() as s, s.begin():
+            await visits.add_visit(
+                s,
+                project="XC-P002",
+                on=dt.date(2027, 4, 13),
+                experts=["王建国", "李机电", "赵电工"],
+                kind="campaign",
+                topic="脚手架坍塌",
+                now=h.app.now(),
+            )
+        clock.move_to(at(2027, 4, 13, 9, 0))
+        leader = await h.login("王建国")
+        r = await h.say(leader, "/visit")
+        r = await h.pick(leader, "开始本次服务", r)
+        r = await h.say(leader, "/visit")
+        r = await h.pick(leader, "结束本次服务", r)
+        await h.say(leader, "脚手架专项排查")
+        out = texts(await h.say(safety, "/plan"))
+        assert "第 1 次专项排查行动：截止 2027-04-27 · 已完成" in out
+        assert "2027Q2 季度全覆盖排查：截止 2027-06-30 · 待完成" in out  # a campaign is not a full inspection
         await h.app.engine.dispose()

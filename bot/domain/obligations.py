@@ -14,6 +14,7 @@ from bot.domain.rules import ExpertGroups, Visits
 from bot.domain.workdays import WorkCalendar
 
 VISIT_MILESTONES = ("material", "report", "revisit", "archive")
+VISIT_KINDS = ("inspection", "deep", "campaign")  # a regular one; the yearly deep one; a special campaign
 SEEDS_VISITS = Visits()
 SEEDS_GROUPS = ExpertGroups()
 
@@ -35,6 +36,8 @@ class Obligation:
     due_by: dt.date
     done_on: dt.date | None
     warn_from: dt.date | None = None  # remind from this day if still not done or scheduled
+    since: dt.date | None = None  # a periodic one: the first day of its period
+    kinds: tuple[str, ...] = ()  # a periodic one: the kinds of visit that meet it
 
     def status(self, today: dt.date) -> str:
         """done | done_late (met after its day: still a breach for the analyses) | due | late."""
@@ -63,6 +66,21 @@ def quarter_end(year: int, quarter: int) -> dt.date:
     return add_months(dt.date(year, 3 * quarter - 2, 1), 3) - dt.timedelta(days=1)
 
 
+def windows(start: dt.date, end: dt.date, months: int) -> list[tuple[dt.date, dt.date]]:
+    """The policy term cut into periods of `months` from its start (first day, last day); a last period shorter
+    than half of one is folded into the one before, so a 13-month policy owes one yearly inspection, not two."""
+    out: list[tuple[dt.date, dt.date]] = []
+    at = start
+    while at <= end:
+        nxt = add_months(start, months * (len(out) + 1))
+        out.append((at, min(nxt - dt.timedelta(days=1), end)))
+        at = nxt
+    if len(out) > 1 and (out[-1][1] - out[-1][0]).days + 1 < (out[-2][1] - out[-2][0]).days // 2:
+        last = out.pop()
+        out[-1] = (out[-1][0], last[1])
+    return out
+
+
 def quarters(start: dt.date, end: dt.date) -> list[tuple[int, int]]:
     out = []
     year, q = quarter_of(start)
@@ -80,17 +98,22 @@ def obligations(
     cal: WorkCalendar,
     t: Visits = SEEDS_VISITS,
     trainings: Iterable[dt.date] = (),
+    deep: Iterable[dt.date] = (),
+    campaigns: Iterable[dt.date] = (),
 ) -> list[Obligation]:
     """The services a policy calls for, each matched with what was done (dates, any order): `inspections` are
     the days of on-site visits, `trainings` the days of offline trainings held for the project, which count as
-    on-site services where the rules say so (004 §5: 现场服务（含线下培训）). Inspections alone meet the first
-    inspection and the quarters' full-coverage inspections."""
-    visits = sorted(d for d in inspections if policy_start <= d <= policy_end)
-    onsite = (
-        sorted([*visits, *(d for d in trainings if policy_start <= d <= policy_end)])
-        if t.offline_training_is_onsite
-        else visits
-    )
+    on-site services where the rules say so (004 §5: 现场服务（含线下培训）). `deep` and `campaigns` are the
+    days of the yearly deep inspections and the special campaigns (000 §14(二)2): a deep one is a full-coverage
+    inspection too; a campaign is an on-site service but covers one kind of accident, not the whole site.
+    Inspections alone meet the first inspection and the quarters' full-coverage inspections."""
+
+    def within(days: Iterable[dt.date]) -> list[dt.date]:
+        return sorted(d for d in days if policy_start <= d <= policy_end)
+
+    deep_days, campaign_days = within(deep), within(campaigns)
+    visits = sorted([*within(inspections), *deep_days])
+    onsite = sorted([*visits, *campaign_days, *(within(trainings) if t.offline_training_is_onsite else [])])
     out: list[Obligation] = []
     first_due = cal.add_working_days(policy_start, t.first_inspection_working_days)
     out.append(Obligation("first-inspection", first_due, visits[0] if visits else None))
@@ -102,6 +125,14 @@ def obligations(
     for n in range(1, required + 1):
         due = first_service if n == 1 and required == 2 else policy_end  # 004 §5: the first of two in 3 months
         out.append(Obligation(f"onsite-{n}", due, onsite[n - 1] if len(onsite) >= n else None))
+    for n, (w_start, w_end) in enumerate(windows(policy_start, policy_end, t.deep_inspection_months), 1):
+        done = [d for d in deep_days if w_start <= d <= w_end]
+        warn = w_end - dt.timedelta(days=t.quarter_warning_days)
+        out.append(Obligation(f"deep-{n}", w_end, done[0] if done else None, warn, w_start, ("deep",)))
+    for n, (w_start, w_end) in enumerate(windows(policy_start, policy_end, t.campaign_months), 1):
+        done = [d for d in campaign_days if w_start <= d <= w_end]
+        warn = w_end - dt.timedelta(days=t.quarter_warning_days)
+        out.append(Obligation(f"campaign-{n}", w_end, done[0] if done else None, warn, w_start, ("campaign",)))
     for year, q in quarters(policy_start, policy_end):
         q_start, q_end = max(dt.date(year, 3 * q - 2, 1), policy_start), min(quarter_end(year, q), policy_end)
         in_quarter = [d for d in visits if q_start <= d <= q_end]
@@ -111,6 +142,8 @@ def obligations(
                 q_end,
                 in_quarter[0] if in_quarter else None,
                 warn_from=q_end - dt.timedelta(days=t.quarter_warning_days),
+                since=q_start,
+                kinds=("inspection", "deep"),
             )
         )
     return out

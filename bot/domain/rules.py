@@ -119,6 +119,15 @@ class Visits(_Section):
     quarter_warning_days: int = rule(
         15, "001 §二(一)", "days before a quarter ends at which an unscheduled full inspection is flagged", ge=1
     )
+    deep_inspection_months: int = rule(
+        12,
+        "000 §14(二)2 (年度深度排查)",
+        "one deep full-coverage inspection in every this many months of a policy",
+        ge=1,
+    )
+    campaign_months: int = rule(
+        6, "000 §14(二)2 (专项排查行动)", "one special campaign in every this many months of a policy", ge=1
+    )
     offline_training_is_onsite: bool = rule(
         True, "004 §5", "an offline training counts as an on-site service (现场服务（含线下培训）)"
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.i18n import N_, T
-from bot.messages import Button, Card, Choices, Text
+from bot.messages import Button, Card, Choices, Msg, Text
 from bot.notices.common import late_mark
 
 CONFIRM_PLAN = Button("plan")  # plan:<plan>
@@ -50,11 +50,31 @@ def task_due(task: str, project: str, visited_on: dt.date, due_on: dt.date, late
     return Choices(line, ())
 
 
-def quarter_unscheduled(project: str, quarter: str, by: dt.date) -> Choices:
+OBLIGATIONS = {
+    "first-inspection": N_("First inspection after the policy starts"),
+    "first-service": N_("First service after the policy starts"),
+    "onsite": N_("On-site service {n}"),
+    "deep": N_("Yearly deep inspection {n}"),  # 000 §14(二)2 年度深度排查
+    "campaign": N_("Special campaign {n}"),  # 000 §14(二)2 专项排查行动
+}
+
+
+def obligation_name(key: str) -> Msg:
+    """first-inspection, onsite-2, quarter-2026Q4, deep-1, campaign-2 … in words."""
+    if key.startswith("quarter-"):
+        return T("Full inspection in {quarter}", quarter=key.removeprefix("quarter-"))
+    family, _, n = key.rpartition("-")
+    if family in OBLIGATIONS and n.isdigit():
+        return T(OBLIGATIONS[family], n=n)
+    return T(OBLIGATIONS.get(key, key))
+
+
+def unscheduled(project: str, obligation: str, by: dt.date) -> Choices:
+    """To the agency and the plan's people: a periodic inspection with nothing scheduled inside its period."""
     line = T(
-        "No full inspection of {project} is scheduled for {quarter}; it must be done by {date}.",
+        "Nothing is scheduled for {project}: {what}; it must be done by {date}.",
         project=project,
-        quarter=quarter,
+        what=obligation_name(obligation),
         date=by.isoformat(),
     )
     return Choices(line, ())

@@ -8,7 +8,8 @@ Create Date: 2026-12-02 18:30:00
 004 §6.4 lets an extension stand only once the complainant agrees (the rules file chooses 003's officer or 004's
 complainant): the days asked, where the request stands, who agreed. 001 §二(二) sends a level-2 hazard that may
 cause an accident to the authority as well: the reporter's answer is kept on the hazard. The responsible unit signs
-for (签收) a rectification notice (000 附件3): who and when.
+for (签收) a rectification notice (000 附件3): who and when. A visit is a regular inspection, the yearly deep
+inspection or a special campaign (000 §14(二)2).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("extension_days", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("extension_state", sa.String(length=10), nullable=True))
         batch_op.add_column(sa.Column("extension_by", sa.Integer(), nullable=True))
+    with op.batch_alter_table("visits", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("kind", sa.String(length=12), nullable=False, server_default="inspection"))
+        batch_op.add_column(sa.Column("topic", sa.String(length=200), nullable=True))
     with op.batch_alter_table("hazards", schema=None) as batch_op:
         batch_op.add_column(sa.Column("may_cause_accident", sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column("received_by", sa.Integer(), nullable=True))
@@ -42,3 +46,6 @@ def downgrade() -> None:
         batch_op.drop_column("extension_by")
         batch_op.drop_column("extension_state")
         batch_op.drop_column("extension_days")
+    with op.batch_alter_table("visits", schema=None) as batch_op:
+        batch_op.drop_column("topic")
+        batch_op.drop_column("kind")
