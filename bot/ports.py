@@ -197,6 +197,7 @@ class ComplaintInfo:
     extended: bool
     answer: dict[str, str]
     extension_state: str | None = None  # asked | agreed | declined (an extension asked of the complainant)
+    hazard_number: str | None = None  # an objection to this hazard's finding, raised at a revisit
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
+
 from bot.domain import complaints as rules
 from bot.domain import escalation
 from bot.domain.roles import Role
@@ -15,7 +17,7 @@ from bot.domain.rules import Complaints as ComplaintRules
 from bot.notices import complaints as notices
 from bot.ports import AccessDenied, ComplaintInfo, Conflict, NotFound, PersonInfo, ServiceError
 from storage import counters, members, schedule
-from storage.models import Complaint, Person, Project
+from storage.models import Complaint, Hazard, Objection, Person, Project
 from storage.reminder_log import Ledger
 from storage.schedule import Swept
 from storage.turn import Area, Turn
@@ -35,6 +37,7 @@ class Complaints(Area):
     async def _info(self, c: Complaint) -> ComplaintInfo:
         project = await self.s.get(Project, c.project_id)
         complainant = await self.s.get(Person, c.complainant_id)
+        hazard = await self.s.get(Hazard, c.hazard_id) if c.hazard_id is not None else None
         assert project is not None and complainant is not None
         return ComplaintInfo(
             id=c.id,
@@ -48,6 +51,7 @@ class Complaints(Area):
             needs_check=c.needs_check,
             extended=c.extended,
             extension_state=c.extension_state,
+            hazard_number=hazard.number if hazard else None,
             answer=dict(c.answer or {}),
         )
 
@@ -58,6 +62,32 @@ class Complaints(Area):
             raise AccessDenied("complaint")
         if about not in set(rules.About) or not text.strip():
             raise ServiceError("complaint_incomplete")
+        return await self._open(person, project_id, about, text, photos)
+
+    async def object_to(self, person: PersonInfo, hazard: Hazard, revisit_id: int | None) -> Complaint:
+        """The insured disagrees with a hazard finding at the revisit (异议, 003 §6.3): an objection, answered as
+        a complaint about a decision — numbered, acknowledged, answered in three parts within the complaint's
+        working days, reminded and escalated, accepted or referred to the authority."""
+        info = await self._open(person, hazard.project_id, rules.About.DECISION, hazard.description, [], hazard)
+        c = await self.s.get(Complaint, info.id)
+        assert c is not None
+        self.s.add(
+            Objection(
+                hazard_id=hazard.id, revisit_id=revisit_id, person_id=person.id, created_at=self.now, complaint_id=c.id
+            )
+        )
+        await self.t.audit("hazard.objection", "hazard", hazard.id, actor=person.id, data={"complaint": c.number})
+        return c
+
+    async def _open(
+        self,
+        person: PersonInfo,
+        project_id: int,
+        about: str,
+        text: str,
+        photos: list[str],
+        hazard: Hazard | None = None,
+    ) -> ComplaintInfo:
         c = Complaint(
             number=await self._number(),
             project_id=project_id,
@@ -67,6 +97,7 @@ class Complaints(Area):
             photos=photos,
             filed_at=self.now,
             due_on=rules.due_on(self.t.today, self.t.calendar, limits=self.limits),
+            hazard_id=hazard.id if hazard else None,
         )
         self.s.add(c)
         await self.s.flush()
@@ -75,11 +106,19 @@ class Complaints(Area):
             "complaint",
             c.id,
             actor=person.id,
-            data={"number": c.number, "about": about, "text": c.text, "photos": photos},
+            data={
+                "number": c.number,
+                "about": about,
+                "text": c.text,
+                "photos": photos,
+                "hazard": hazard.number if hazard else None,
+            },
         )
         info = await self._info(c)
         handlers = await members.with_roles(self.s, project_id, HANDLERS)
         self.t.notify(handlers, f"cp{c.id}:filed", notices.filed(info, photos))
+        if hazard is not None:  # raised inside a revisit's answers: its own acknowledgement
+            self.t.notify([person.id], f"cp{c.id}:objection", [notices.objection_filed(info)])
         return info
 
     async def _handled(self, person: PersonInfo, complaint_id: int) -> Complaint:
@@ -192,6 +231,8 @@ class Complaints(Area):
             raise Conflict(c.status)
         c.status, c.closed_at = ("referred" if refer else "accepted"), self.now
         await self.t.audit(f"complaint.{c.status}", "complaint", c.id, actor=person.id)
+        for o in (await self.s.execute(select(Objection).where(Objection.complaint_id == c.id))).scalars():
+            o.status = c.status
         info = await self._info(c)
         if refer:
             authority = await members.with_roles(self.s, c.project_id, {Role.AUTHORITY})

@@ -521,8 +521,10 @@ class Objection(Base):
     hazard_id: Mapped[int] = mapped_column(ForeignKey("hazards.id"), index=True)
     revisit_id: Mapped[int | None] = mapped_column(ForeignKey("revisits.id"))
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
-    status: Mapped[str] = mapped_column(String(10), default="open")
+    status: Mapped[str] = mapped_column(String(10), default="open")  # the complaint's: open | accepted | referred
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Answered as a complaint about a decision (003 §6.3, §6.4.2): its clock, its three-part answer, its referral.
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"))
 
 
 class Complaint(Base):
@@ -543,6 +545,7 @@ class Complaint(Base):
     needs_check: Mapped[bool] = mapped_column(Boolean, default=False)
     extended: Mapped[bool] = mapped_column(Boolean, default=False)
     extension_reason: Mapped[str | None] = mapped_column(Text)
+    hazard_id: Mapped[int | None] = mapped_column(ForeignKey("hazards.id"))  # an objection to a hazard finding
     extension_days: Mapped[int | None]  # calendar days asked (at most 30: 003 §6.4.2, 004 §6.4)
     extension_state: Mapped[str | None] = mapped_column(String(10))  # asked | agreed | declined
     extension_by: Mapped[int | None]  # who agreed: the agency's officer, or the complainant (rules file)

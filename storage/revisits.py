@@ -16,9 +16,9 @@ from bot.domain.roles import Role
 from bot.notices import revisits as notices
 from bot.ports import AccessDenied, Conflict, NotFound, PersonInfo, RevisitInfo, ServiceError
 from storage import members, schedule
+from storage.complaints import Complaints
 from storage.models import (
     Hazard,
-    Objection,
     Organisation,
     Person,
     Policy,
@@ -156,8 +156,7 @@ class Revisits(Area):
                     "hazard.reopened", "hazard", h.id, actor=person.id, data={"revisit": r.id, "answer": answer}
                 )
             elif answer == revisit.HazardAnswer.DISAGREE:
-                self.s.add(Objection(hazard_id=h.id, revisit_id=r.id, person_id=person.id, created_at=self.now))
-                await self.t.audit("hazard.objection", "hazard", h.id, actor=person.id)
+                await Complaints(self.t).object_to(person, h, r.id)
         r.answers, r.answered_by, r.answered_at, r.status = answers, person.id, self.now, "answered"
         await self.t.audit("revisit.answered", "revisit", r.id, actor=person.id, data=answers)
         project = await self.s.get(Project, r.project_id)

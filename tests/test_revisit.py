@@ -12,8 +12,8 @@ from sqlalchemy import select
 from bot.domain.levels import Level, Status
 from bot.domain.revisit import parse_period, satisfaction_rate, schedule
 from bot.domain.workdays import WorkCalendar
-from storage import visits
-from storage.models import Hazard, Objection, Revisit, Visit, VisitExpert, VisitTask
+from storage import admin, visits
+from storage.models import Complaint, Hazard, Objection, Revisit, Visit, VisitExpert, VisitTask
 from storage.people import person_info
 from storage.services import SqlServices
 from tests.harness import Harness, jpeg, texts
@@ -173,3 +173,44 @@ def test_schedule_stays_inside_the_limit() -> None:
     assert late.ask_on == late.reask_on == late.phone_on == late.limit_on
     assert satisfaction_rate(["very", "satisfied", "neutral", "dissatisfied"]) == 0.5
     assert satisfaction_rate([]) is None
+
+
+async def test_003_6_3_an_objection_at_the_revisit_is_answered_on_the_complaints_clock(
+    h: Harness, clock: object
+) -> None:
+    async with h.app.sessions() as s, s.begin():
+        await admin.grant(s, person=str(await h.person_id("Emma Clark")), project="XC-P001", role="agency_admin")
+    agency = await h.login("Emma Clark")
+    _, _, second = await visit_with_two_hazards(h)
+    manager = await h.login("陈经理")
+    clock.move_to(at(2026, 11, 20, 8, 30))  # type: ignore[attr-defined]
+    await tick(h)
+    r = await h.pick(manager, "参与回访", [m for m in h.inbox(manager) if "服务回访" in m.text])
+    for label in ("好", "好", "已完成", "基本满意", "已整改", "有异议"):
+        r = await h.pick(manager, label, r)
+    r = await h.say(manager, "无")
+    r = await h.pick(manager, "提交", r)
+    await h.app.dispatcher.drain()
+    # Before: only recorded. Now numbered and acknowledged, with the complaint's 10 working days.
+    told = texts(h.inbox(manager))
+    assert "您对隐患 XC-2026-000002 的异议已登记为 TS-2026-0001，服务机构将在 2026-12-04 前答复" in told
+    card = [m for m in h.inbox(agency) if "Objection TS-2026-0001 to hazard XC-2026-000002" in m.text]
+    assert card and "Answer by：2026-12-04" in card[-1].text
+    clock.move_to(at(2026, 12, 3, 8, 30))  # type: ignore[attr-defined]
+    await tick(h)
+    await h.app.jobs.digest()
+    await h.app.dispatcher.drain()
+    assert "must be answered by 2026-12-04" in texts(h.inbox(agency))  # reminded as a complaint is
+    r = await h.press(agency, "cpa:1")  # the card's Answer button, days later
+    r = await h.say(agency, "对隐患判定的异议")
+    r = await h.say(agency, "复核现场照片，配电箱确未接地，判定依据 JGJ 46")
+    r = await h.say(agency, "维持判定，已向项目说明依据")
+    assert "sent to the complainant" in texts(r)
+    answer = [m for m in h.inbox(manager) if "对您的投诉 TS-2026-0001 的答复" in m.text]
+    r = await h.pick(manager, "接受", answer)
+    async with h.app.readonly() as s:
+        objection = (await s.execute(select(Objection))).scalar_one()
+        complaint = (await s.execute(select(Complaint))).scalar_one()
+        assert objection.hazard_id == second and objection.complaint_id == complaint.id
+        assert complaint.hazard_id == second and complaint.about == "decision"
+        assert objection.status == "accepted" == complaint.status

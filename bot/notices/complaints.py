@@ -27,16 +27,23 @@ ABOUT_NAMES = {
 
 
 def filed(info: ComplaintInfo, photos: list[str]) -> list[Item]:
-    """To the agency's managers: the complaint with its first photos and the three ways to handle it."""
+    """To the agency's managers: the complaint (or a revisit's objection) with its first photos and the three
+    ways to handle it."""
     items: list[Item] = [Photo(sha) for sha in photos[:3]]
+    title = (
+        T("Objection {number} to hazard {hazard}", number=info.number, hazard=info.hazard_number)
+        if info.hazard_number
+        else T("Complaint {number}", number=info.number)
+    )
+    what = T("The insured disagrees with the finding: {text}", text=info.text) if info.hazard_number else info.text
     items.append(
         Card(
-            T("Complaint {number}", number=info.number),
+            title,
             (
                 (T("Project"), info.project_name),
                 (T("From"), info.complainant),
                 (T("About"), T(ABOUT_NAMES[info.about])),
-                (T("Complaint"), info.text),
+                (T("Complaint"), what),
                 (T("Answer by"), info.due_on.isoformat()),
             ),
             (
@@ -47,6 +54,18 @@ def filed(info: ComplaintInfo, photos: list[str]) -> list[Item]:
         )
     )
     return items
+
+
+def objection_filed(info: ComplaintInfo) -> Text:
+    """To the insured: their objection at the revisit is on record with its number and answer date."""
+    return Text(
+        T(
+            "Your objection to hazard {hazard} is recorded as {number}; the agency will answer by {date}.",
+            hazard=info.hazard_number,
+            number=info.number,
+            date=info.due_on.isoformat(),
+        )
+    )
 
 
 def being_checked(number: str, due_on: dt.date) -> Text:

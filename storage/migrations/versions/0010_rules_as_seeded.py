@@ -9,7 +9,8 @@ Create Date: 2026-12-02 18:30:00
 complainant): the days asked, where the request stands, who agreed. 001 §二(二) sends a level-2 hazard that may
 cause an accident to the authority as well: the reporter's answer is kept on the hazard. The responsible unit signs
 for (签收) a rectification notice (000 附件3): who and when. A visit is a regular inspection, the yearly deep
-inspection or a special campaign (000 §14(二)2).
+inspection or a special campaign (000 §14(二)2). An objection a revisit raises is answered as a complaint about a
+decision (003 §6.3), linked both ways.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("extension_days", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("extension_state", sa.String(length=10), nullable=True))
         batch_op.add_column(sa.Column("extension_by", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("hazard_id", sa.Integer(), nullable=True))
+        batch_op.create_foreign_key("fk_complaints_hazard_id_hazards", "hazards", ["hazard_id"], ["id"])
+    with op.batch_alter_table("objections", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("complaint_id", sa.Integer(), nullable=True))
+        batch_op.create_foreign_key("fk_objections_complaint_id_complaints", "complaints", ["complaint_id"], ["id"])
     with op.batch_alter_table("visits", schema=None) as batch_op:
         batch_op.add_column(sa.Column("kind", sa.String(length=12), nullable=False, server_default="inspection"))
         batch_op.add_column(sa.Column("topic", sa.String(length=200), nullable=True))
@@ -42,7 +48,12 @@ def downgrade() -> None:
         batch_op.drop_column("received_at")
         batch_op.drop_column("received_by")
         batch_op.drop_column("may_cause_accident")
+    with op.batch_alter_table("objections", schema=None) as batch_op:
+        batch_op.drop_constraint("fk_objections_complaint_id_complaints", type_="foreignkey")
+        batch_op.drop_column("complaint_id")
     with op.batch_alter_table("complaints", schema=None) as batch_op:
+        batch_op.drop_constraint("fk_complaints_hazard_id_hazards", type_="foreignkey")
+        batch_op.drop_column("hazard_id")
         batch_op.drop_column("extension_by")
         batch_op.drop_column("extension_state")
         batch_op.drop_column("extension_days")
