@@ -24,7 +24,7 @@ from bot.channels.wecom import WeComClient
 from bot.config import ConfigError, Settings
 from bot.domain.deployment import Deployment
 from bot.domain.rules import RulesError, describe
-from storage import admin, audit, demo, plans, training, visits
+from storage import admin, audit, demo, experts, plans, training, visits
 from storage.db import make_engine, migrate, sessions
 from storage.hazards import Hazards
 from storage.inbox import Inbox, inbox_url
@@ -150,6 +150,18 @@ def parser() -> argparse.ArgumentParser:
     inbox.add_argument("--failed", action="store_true", help="only those that failed for good")
     inbox.add_argument("--retry", type=int, metavar="ID", help="process this one again (the running service takes it)")
     inbox.add_argument("--json", action="store_true")
+
+    ex = sub.add_parser("expert", help="the expert library (002 §8–9)").add_subparsers(dest="sub", required=True)
+    es = ex.add_parser("set", help="record or replace an expert's title, years, specialities and certificates")
+    es.add_argument("--person", required=True)
+    es.add_argument("--title", required=True, help="as written, e.g. 高级工程师")
+    es.add_argument("--level", required=True, choices=("none", "junior", "intermediate", "senior", "professor"))
+    es.add_argument("--years", required=True, type=int, help="years in building and municipal works safety")
+    es.add_argument("--specialities", required=True, help="some of civil,mechanical,electrical,fire")
+    es.add_argument("--certificate", action="append", default=[], help="NAME:NUMBER[:VALID-UNTIL], repeatable")
+    es.add_argument("--rse", action="store_true", help="a registered safety engineer (建筑施工安全类, 中级及以上)")
+    el = ex.add_parser("list", help="the library")
+    el.add_argument("--json", action="store_true")
 
     rules = sub.add_parser("rules", help="the rules in force (ANZEBOT_RULES_FILE)").add_subparsers(
         dest="sub", required=True
@@ -326,7 +338,7 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
                 experts=_split(args.experts),
                 leader=args.leader,
                 services=_split(args.services),
-                now=dt.datetime.now(dt.UTC),
+                now=dt.datetime.now(ZoneInfo(settings.timezone)),  # local: certificates expire on local days
                 rules=rules_file.load(settings.rules_file).expert_groups,
             ),
         )
@@ -340,7 +352,7 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
                 on=args.date,
                 experts=_split(args.experts) if args.experts else None,
                 leader=args.leader,
-                now=dt.datetime.now(dt.UTC),
+                now=dt.datetime.now(ZoneInfo(settings.timezone)),  # local: certificates expire on local days
                 rules=rules_file.load(settings.rules_file).expert_groups,
                 kind=args.kind,
                 topic=args.topic,
@@ -366,6 +378,8 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
         return await _inbox(settings, args)
     elif args.cmd == "rules":
         _rules_show(settings, as_json=args.json)
+    elif args.cmd == "expert":
+        return await _expert(args, settings)
     elif args.cmd == "archive":
         result = await _with_session(settings, audit.verify, write=False)
         if not result.ok:
@@ -397,6 +411,38 @@ async def _create_appchat(settings: Settings, project: str, name: str) -> str:
         settings, lambda s: admin.bind_chat(s, channel="wecom", chat_id=f"chat:{chat_id}", project=project, title=name)
     )
     return chat_id
+
+
+async def _expert(args: argparse.Namespace, settings: Settings) -> int:
+    if args.sub == "set":
+        await _with_session(
+            settings,
+            lambda s: experts.set_profile(
+                s,
+                person=args.person,
+                title=args.title,
+                level=args.level,
+                years=args.years,
+                specialities=_split(args.specialities),
+                certificates=args.certificate,
+                registered_safety_engineer=args.rse,
+                now=dt.datetime.now(dt.UTC),
+            ),
+        )
+        print(f"{args.person} is in the expert library")
+        return 0
+    rows: list[dict[str, Any]] = await _with_session(settings, experts.listing, write=False)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
+    for r in rows:
+        certs = "; ".join(f"{c['name']} {c['number']} ≤{c['valid_until'] or '—'}" for c in r["certificates"])
+        rse = " RSE" if r["registered_safety_engineer"] else ""
+        print(
+            f"{r['id']:>5}  {r['name']}  {r['title']} ({r['level']}{rse}), {r['years']} y, "
+            f"{','.join(r['specialities'])}  {certs}"
+        )
+    return 0
 
 
 def _rules_show(settings: Settings, *, as_json: bool) -> None:

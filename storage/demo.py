@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import admin
+from storage import admin, experts
 
 
 @dataclass
@@ -106,6 +106,25 @@ async def seed(
         project, role = roles[0]
         code, _ = await admin.invite(session, project=project, person=str(person.id), role=role, days=30, now=now)
         invites.append((f"{name} → {project} {role}", code))
+    # The expert library (002 §8–9): the leader's senior title and years, the members' intermediate ones.
+    library: tuple[tuple[str, str, str, int, list[str], list[str]], ...] = (
+        ("王建国", "高级工程师", "senior", 15, ["civil", "fire"], ["注册安全工程师:ZA-2019-0451:2028-06-30"]),
+        ("李机电", "工程师", "intermediate", 8, ["mechanical"], []),
+        ("赵电工", "工程师", "intermediate", 6, ["electrical"], []),
+        ("Emma Clark", "高级工程师", "senior", 12, ["civil"], []),
+    )
+    for name, title, level, years, fields, certificates in library:
+        await experts.set_profile(
+            session,
+            person=name,
+            title=title,
+            level=level,
+            years=years,
+            specialities=fields,
+            certificates=certificates,
+            registered_safety_engineer=bool(certificates),
+            now=now,
+        )
     groups = groups or {"XC-P001": "g-XC-P001", "XC-P002": "g-XC-P002"}
     titles = {"XC-P001": "锦城花园二期项目群", "XC-P002": "宛陵湖管廊项目群"}
     for project, chat_id in groups.items():

@@ -434,6 +434,20 @@ class Visit(Base):
     summary: Mapped[str | None] = mapped_column(Text)
 
 
+class ExpertProfile(Base):
+    """An expert's entry in the expert library (专家库, 002 §8–9): title, experience, specialities, certificates."""
+
+    __tablename__ = "expert_profiles"
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    title: Mapped[str] = mapped_column(String(60))  # as written: 高级工程师
+    title_level: Mapped[str] = mapped_column(String(12))  # none | junior | intermediate | senior | professor
+    registered_safety_engineer: Mapped[bool] = mapped_column(Boolean, default=False)
+    years: Mapped[int] = mapped_column(Integer)
+    specialities: Mapped[list[Any]] = mapped_column(default=list)  # civil | mechanical | electrical | fire
+    certificates: Mapped[list[Any]] = mapped_column(default=list)  # [{"name", "number", "valid_until"}]
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class VisitExpert(Base):
     __tablename__ = "visit_experts"
     __table_args__ = (UniqueConstraint("visit_id", "person_id"),)

@@ -23,7 +23,7 @@ from bot.domain.roles import OrgKind, Role
 from bot.domain.rules import ExpertGroups
 from bot.notices import visits as notices
 from bot.ports import AccessDenied, Conflict, NotFound, ObligationInfo, PersonInfo, PlanInfo
-from storage import audit, members, schedule
+from storage import audit, experts, members, schedule
 from storage.admin import AdminError, find_person, find_project
 from storage.models import (
     Attendance,
@@ -47,7 +47,7 @@ TIED_UNITS = (OrgKind.CONSTRUCTION.value, OrgKind.SUPERVISION.value, OrgKind.OWN
 
 
 async def group_problems(
-    s: AsyncSession, project_id: int, people: list[Person], leader_id: int, rules: ExpertGroups
+    s: AsyncSession, project_id: int, people: list[Person], leader_id: int, rules: ExpertGroups, today: dt.date
 ) -> list[str]:
     """Why these experts cannot serve the project as a group (002 §10, §12), empty when they can: the one check
     of a plan, a visit the operator schedules, and a re-inspection a revisit books."""
@@ -58,8 +58,9 @@ async def group_problems(
             )
         ).scalars()
     )
-    group = [Expert(x.id, x.speciality, frozenset({x.org_id})) for x in people]
-    return expert_group_problems(group, leader_id, tied, rules)
+    found = await experts.library(s, [x.id for x in people])
+    group = [Expert(x.id, x.speciality, frozenset({x.org_id}), found.get(x.id)) for x in people]
+    return expert_group_problems(group, leader_id, tied, rules, today)
 
 
 async def add_plan(
@@ -79,7 +80,7 @@ async def add_plan(
         raise AdminError(f"services must be some of {', '.join(SERVICES)}")
     people = [await find_person(s, ref) for ref in experts]
     leader_row = await find_person(s, leader)
-    problems = await group_problems(s, p.id, people, leader_row.id, rules)
+    problems = await group_problems(s, p.id, people, leader_row.id, rules, now.date())
     if problems:
         raise AdminError("the expert group cannot serve this project: " + "; ".join(problems))
     for old in (

@@ -53,7 +53,7 @@ async def add_visit(
         leader_row = await find_person(s, leader) if leader else named[0]
         if leader_row.id not in ids:
             named.insert(0, leader_row)
-        problems = await group_problems(s, p.id, named, leader_row.id, rules)
+        problems = await group_problems(s, p.id, named, leader_row.id, rules, now.date())
         if problems:
             raise AdminError("the expert group cannot serve this project: " + "; ".join(problems))
     elif plan is not None:

@@ -210,3 +210,25 @@ def test_a_bad_rules_file_refuses_to_start_with_one_line_naming_the_key(
         assert code == 1 and not out
         lines = err.strip().splitlines()
         assert len(lines) == 1 and message in lines[0], err
+
+
+def test_002_8_the_operator_keeps_the_expert_library(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(["db", "upgrade"], capsys)
+    run(["org", "add", "--kind", "agency", "--name", "某安全技术服务公司"], capsys)
+    run(["person", "add", "--name", "钱专家", "--org", "某安全技术服务公司", "--speciality", "civil"], capsys)
+    base = ["expert", "set", "--person", "钱专家", "--title", "高级工程师", "--years", "12"]
+    code, _, err = run([*base, "--level", "senior", "--specialities", "civil,plumbing"], capsys)
+    assert code == 1 and "specialities are some of civil, mechanical, electrical, fire" in err
+    code, _, err = run(
+        [*base, "--level", "senior", "--specialities", "civil", "--certificate", "注册安全工程师"], capsys
+    )
+    assert code == 1 and "certificate:" in err
+    args = [*base, "--level", "senior", "--specialities", "civil,fire", "--rse"]
+    code, out, _ = run([*args, "--certificate", "注册安全工程师:ZA-2019-0451:2028-06-30"], capsys)
+    assert code == 0 and "in the expert library" in out
+    code, out, _ = run(["expert", "list", "--json"], capsys)
+    [row] = json.loads(out)
+    assert row["name"] == "钱专家" and row["specialities"] == ["civil", "fire"] and row["registered_safety_engineer"]
+    assert row["certificates"] == [{"name": "注册安全工程师", "number": "ZA-2019-0451", "valid_until": "2028-06-30"}]
+    code, out, _ = run(["expert", "list"], capsys)
+    assert "钱专家  高级工程师 (senior RSE), 12 y, civil,fire" in out

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from bot.domain.experts import Certificate, Qualification, parse_certificate
 from bot.domain.obligations import (
     Expert,
     add_months,
@@ -84,11 +85,16 @@ def test_quarterly_inspection_and_its_warning() -> None:
     assert obs["quarter-2027Q2"].due_by == D(2027, 5, 1)  # the term ends inside the quarter
 
 
+SENIOR = Qualification("高级工程师", "senior", False, 12)
+MEMBER = Qualification("工程师", "intermediate", False, 6)
+
+
 def test_expert_groups() -> None:
-    civil, mech, elec = Expert(1, "civil"), Expert(2, "mechanical"), Expert(3, "electrical", frozenset({77}))
+    civil, mech = Expert(1, "civil", library=SENIOR), Expert(2, "mechanical", library=MEMBER)
+    elec = Expert(3, "electrical", frozenset({77}), MEMBER)
     assert expert_group_problems([civil, mech, elec], 1, [10, 11]) == []
     assert expert_group_problems([civil, mech], 1, []) == ["too_few", "missing_speciality:electrical"]
-    assert expert_group_problems([civil, mech, Expert(4, "civil")], 9, []) == [
+    assert expert_group_problems([civil, mech, Expert(4, "civil", library=MEMBER)], 9, []) == [
         "missing_speciality:electrical",
         "no_leader",
     ]
@@ -133,8 +139,34 @@ def test_visit_limits_come_from_the_rules() -> None:
 
 def test_expert_group_rules_come_from_the_rules() -> None:
     civil, mech = Expert(1, "civil"), Expert(2, "mechanical")
-    two = ExpertGroups(min_experts=2, specialities=("civil", "mechanical"))
+    two = ExpertGroups(min_experts=2, specialities=("civil", "mechanical"), library_required=False)
     assert expert_group_problems([civil, mech], 1, [], two) == []
+
+
+def test_002_8_9_the_library_decides_who_serves_and_who_leads() -> None:
+    mech, elec = Expert(2, "mechanical", library=MEMBER), Expert(3, "electrical", library=MEMBER)
+    outside = Expert(1, "civil")  # not in the library
+    assert expert_group_problems([outside, mech, elec], 1, []) == ["not_in_library:1"]
+    junior = Expert(1, "civil", library=Qualification("助理工程师", "junior", False, 8))
+    assert "unqualified:1" in expert_group_problems([junior, mech, elec], 1, [])
+    # A member's title and years do not make a leader: a senior title (or a registered safety engineer) and 10 years.
+    assert expert_group_problems([Expert(1, "civil", library=MEMBER), mech, elec], 1, []) == ["leader_unqualified:1"]
+    rse = Qualification("工程师", "intermediate", True, 11)
+    assert expert_group_problems([Expert(1, "civil", library=rse), mech, elec], 1, []) == []
+    young = Qualification("高级工程师", "senior", False, 9)
+    assert expert_group_problems([Expert(1, "civil", library=young), mech, elec], 1, []) == ["leader_unqualified:1"]
+    # The library's specialities count, fire included.
+    fire = Qualification("高级工程师", "senior", False, 12, frozenset({"civil", "fire"}))
+    assert expert_group_problems([Expert(1, None, library=fire), mech, elec], 1, []) == []
+    lapsed = Qualification(
+        "高级工程师", "senior", False, 12, certificates=(Certificate("注册安全工程师", "1", D(2026, 6, 30)),)
+    )
+    assert expert_group_problems([Expert(1, "civil", library=lapsed), mech, elec], 1, [], today=D(2026, 7, 1)) == [
+        "certificate_expired:1"
+    ]
+    assert parse_certificate("注册安全工程师:ZA-1:2028-06-30") == Certificate("注册安全工程师", "ZA-1", D(2028, 6, 30))
+    with pytest.raises(ValueError):
+        parse_certificate("注册安全工程师")
 
 
 def test_000_14_2_2_deep_inspections_and_campaigns_by_period() -> None:

@@ -12,7 +12,7 @@ import time_machine
 from sqlalchemy import select
 
 from bot.render import RICH
-from storage import plans, training, visits
+from storage import admin, plans, training, visits
 from storage.admin import AdminError
 from storage.models import Hazard, Reminder, ServicePlan, VisitTask
 from tests.conftest import make_harness
@@ -308,4 +308,32 @@ async def test_000_14_2_2_the_yearly_deep_inspection_and_the_campaigns_are_owed_
         out = texts(await h.say(safety, "/plan"))
         assert "第 1 次专项排查行动：截止 2027-04-27 · 已完成" in out
         assert "2027Q2 季度全覆盖排查：截止 2027-06-30 · 待完成" in out  # a campaign is not a full inspection
+        await h.app.engine.dispose()
+
+
+async def test_002_8_9_a_plan_needs_experts_of_the_library_with_a_qualified_leader(db_url: str, tmp_path: Path) -> None:
+    with time_machine.travel(at(2026, 11, 17, 9, 30), tick=False):
+        h = await make_harness(db_url, tmp_path, RICH)
+        async with h.app.sessions() as s, s.begin():
+            new = await admin.add_person(s, name="孙新人", org="皖南安全技术服务有限公司", speciality="electrical")
+        async with h.app.sessions() as s, s.begin():
+            with pytest.raises(AdminError, match=f"not_in_library:{new.id}"):
+                await plans.add_plan(
+                    s,
+                    project="XC-P001",
+                    experts=["王建国", "李机电", "孙新人"],
+                    leader="王建国",
+                    services=["inspection"],
+                    now=h.app.now(),
+                )
+        async with h.app.sessions() as s, s.begin():
+            with pytest.raises(AdminError, match="leader_unqualified"):  # 8 years, intermediate: a member, no leader
+                await plans.add_plan(
+                    s,
+                    project="XC-P001",
+                    experts=["王建国", "李机电", "赵电工"],
+                    leader="李机电",
+                    services=["inspection"],
+                    now=h.app.now(),
+                )
         await h.app.engine.dispose()

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from bot.domain.experts import Qualification, can_lead, can_serve
 from bot.domain.rules import ExpertGroups, Visits
 from bot.domain.workdays import WorkCalendar
 
@@ -152,19 +153,31 @@ def obligations(
 @dataclass(frozen=True)
 class Expert:
     person_id: int
-    speciality: str | None  # civil | mechanical | electrical
+    speciality: str | None  # civil | mechanical | electrical (the person's own field)
     conflicts: frozenset[int] = field(default_factory=frozenset)  # organisations the expert is tied to
+    library: Qualification | None = None  # the expert library's record (002 §8–9); None: not in it
+
+    @property
+    def specialities(self) -> set[str]:
+        return {*(self.library.specialities if self.library else ()), *((self.speciality,) if self.speciality else ())}
 
 
 def expert_group_problems(
-    experts: Sequence[Expert], leader_id: int | None, project_orgs: Iterable[int], rules: ExpertGroups = SEEDS_GROUPS
+    experts: Sequence[Expert],
+    leader_id: int | None,
+    project_orgs: Iterable[int],
+    rules: ExpertGroups = SEEDS_GROUPS,
+    today: dt.date | None = None,
 ) -> list[str]:
     """Why a proposed expert group cannot serve the project (empty when it can): ≥ 3 experts mixing civil,
-    mechanical and electrical, a leader among them (002 §10), nobody tied to the project's units (002 §12)."""
+    mechanical and electrical, a leader among them (002 §10), nobody tied to the project's units (002 §12), each
+    in the expert library with the title and years of a member, the leader with those of a leader (002 §8–9),
+    and no certificate on record expired by `today`."""
     problems = []
     if len(experts) < rules.min_experts:
         problems.append("too_few")
-    missing = [s for s in rules.specialities if s not in {e.speciality for e in experts}]
+    covered = {s for e in experts for s in e.specialities}
+    missing = [s for s in rules.specialities if s not in covered]
     if missing:
         problems.append("missing_speciality:" + ",".join(missing))
     if rules.leader_required and (leader_id is None or leader_id not in {e.person_id for e in experts}):
@@ -173,4 +186,23 @@ def expert_group_problems(
     conflicted = sorted(e.person_id for e in experts if e.conflicts & orgs)
     if rules.no_ties and conflicted:
         problems.append("conflict:" + ",".join(str(p) for p in conflicted))
+    if rules.library_required:
+        outside = sorted(e.person_id for e in experts if e.library is None)
+        if outside:
+            problems.append("not_in_library:" + ",".join(str(p) for p in outside))
+        listed = [e for e in experts if e.library is not None]
+        unqualified = sorted(
+            e.person_id
+            for e in listed
+            if e.library is not None and not can_serve(e.library, rules.member_title, rules.member_years)
+        )
+        if unqualified:
+            problems.append("unqualified:" + ",".join(str(p) for p in unqualified))
+        leader = next((e.library for e in listed if e.person_id == leader_id), None)
+        if leader is not None and not can_lead(leader, rules.leader_title, rules.leader_years):
+            problems.append(f"leader_unqualified:{leader_id}")
+        if today is not None:
+            expired = sorted(e.person_id for e in listed if e.library is not None and e.library.expired(today))
+            if expired:
+                problems.append("certificate_expired:" + ",".join(str(p) for p in expired))
     return problems

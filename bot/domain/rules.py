@@ -144,6 +144,17 @@ class ExpertGroups(_Section):
     )
     leader_required: bool = rule(True, "002 §10", "a group has a leader among its experts")
     no_ties: bool = rule(True, "002 §12", "no expert tied to the project's construction, supervision or owner units")
+    library_required: bool = rule(
+        True, "002 §8", "every expert of a group is in the expert library (`anzebot expert set`)"
+    )
+    leader_title: Literal["junior", "intermediate", "senior", "professor"] = rule(
+        "senior", "002 §9", "a leader's technical title at least this (or a registered safety engineer)"
+    )
+    leader_years: int = rule(10, "002 §9", "a leader's years in building and municipal works safety", ge=0)
+    member_title: Literal["junior", "intermediate", "senior", "professor"] = rule(
+        "intermediate", "002 §9", "a member's technical title at least this"
+    )
+    member_years: int = rule(5, "002 §9", "a member's years in building and municipal works safety", ge=0)
 
 
 class Complaints(_Section):

@@ -10,7 +10,8 @@ complainant): the days asked, where the request stands, who agreed. 001 §二(�
 cause an accident to the authority as well: the reporter's answer is kept on the hazard. The responsible unit signs
 for (签收) a rectification notice (000 附件3): who and when. A visit is a regular inspection, the yearly deep
 inspection or a special campaign (000 §14(二)2). An objection a revisit raises is answered as a complaint about a
-decision (003 §6.3), linked both ways.
+decision (003 §6.3), linked both ways. The expert library (002 §8–9) holds each expert's title, years,
+specialities and certificates.
 """
 
 from __future__ import annotations
@@ -25,6 +26,17 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "expert_profiles",
+        sa.Column("person_id", sa.Integer(), sa.ForeignKey("people.id"), primary_key=True),
+        sa.Column("title", sa.String(length=60), nullable=False),
+        sa.Column("title_level", sa.String(length=12), nullable=False),
+        sa.Column("registered_safety_engineer", sa.Boolean(), nullable=False),
+        sa.Column("years", sa.Integer(), nullable=False),
+        sa.Column("specialities", sa.JSON(), nullable=False),
+        sa.Column("certificates", sa.JSON(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
     with op.batch_alter_table("complaints", schema=None) as batch_op:
         batch_op.add_column(sa.Column("extension_days", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("extension_state", sa.String(length=10), nullable=True))
@@ -44,6 +56,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("expert_profiles")
     with op.batch_alter_table("hazards", schema=None) as batch_op:
         batch_op.drop_column("received_at")
         batch_op.drop_column("received_by")
