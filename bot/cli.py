@@ -24,6 +24,7 @@ from bot.channels.wecom import WeComClient
 from bot.config import ConfigError, Settings
 from bot.domain.deployment import Deployment
 from bot.domain.rules import RulesError, describe
+from bot.domain.service_plan import ContentError, parse_content
 from storage import admin, audit, demo, experts, plans, training, visits
 from storage.db import make_engine, migrate, sessions
 from storage.hazards import Hazards
@@ -108,6 +109,12 @@ def parser() -> argparse.ArgumentParser:
     pl.add_argument("--experts", required=True, help="comma-separated names or ids (≥3: civil, mechanical, electrical)")
     pl.add_argument("--leader", required=True)
     pl.add_argument("--services", default="inspection", help="comma-separated: " + ",".join(SERVICES))
+    pl.add_argument(
+        "--content",
+        required=True,
+        type=Path,
+        help="TOML: overview, measures, frequency, goals, guarantees [, staff] (000 §13; 004 附件3)",
+    )
     visit = sub.add_parser("visit", help="visits").add_subparsers(dest="sub", required=True)
     va = visit.add_parser("add", help="schedule an on-site visit")
     va.add_argument("--project", required=True)
@@ -330,6 +337,7 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
         chat_id = await _create_appchat(settings, args.project, args.name)
         print(f"WeCom group chat {chat_id} created and bound to {args.project}")
     elif args.cmd == "plan":
+        content = _plan_content(args.content)
         plan = await _with_session(
             settings,
             lambda s: plans.add_plan(
@@ -338,11 +346,14 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
                 experts=_split(args.experts),
                 leader=args.leader,
                 services=_split(args.services),
+                content=content,
                 now=dt.datetime.now(ZoneInfo(settings.timezone)),  # local: certificates expire on local days
                 rules=rules_file.load(settings.rules_file).expert_groups,
             ),
         )
-        print(f"service plan {plan.id} proposed; the project's insurer confirms it in chat")
+        print(
+            f"service plan {plan.id} proposed; the project manager agrees to it in chat, then the insurer confirms it"
+        )
     elif args.cmd == "visit":
         visit = await _with_session(
             settings,
@@ -411,6 +422,15 @@ async def _create_appchat(settings: Settings, project: str, name: str) -> str:
         settings, lambda s: admin.bind_chat(s, channel="wecom", chat_id=f"chat:{chat_id}", project=project, title=name)
     )
     return chat_id
+
+
+def _plan_content(path: Path) -> dict[str, str]:
+    try:
+        return parse_content(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CliError(f"plan content {path}: {exc.strerror or exc}") from None
+    except ContentError as exc:
+        raise CliError(f"plan content {path}: {exc}") from None
 
 
 async def _expert(args: argparse.Namespace, settings: Settings) -> int:

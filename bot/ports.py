@@ -120,7 +120,7 @@ class ObligationInfo:
 @dataclass(frozen=True)
 class PlanInfo:
     project: ProjectInfo
-    plan_status: str | None  # draft | confirmed | None (no plan yet)
+    plan_status: str | None  # draft | agreed | confirmed | None (no plan yet)
     obligations: tuple[ObligationInfo, ...]
 
 
@@ -296,6 +296,7 @@ class PlansPort(Protocol):
     """Service plans and the obligations they count."""
 
     async def mine(self, person: PersonInfo) -> list[PlanInfo]: ...
+    async def agree(self, person: PersonInfo, plan_id: int) -> str: ...
     async def confirm(self, person: PersonInfo, plan_id: int) -> str: ...
 
 

@@ -9,7 +9,7 @@ from collections.abc import Container
 from bot.domain.numbering import parse_id
 from bot.i18n import N_, T
 from bot.messages import Button, Msg, Option, Payload
-from bot.notices.visits import CONFIRM_PLAN, VISIT_TASKS, obligation_name
+from bot.notices.visits import AGREE_PLAN, CONFIRM_PLAN, VISIT_TASKS, obligation_name
 from bot.ports import VisitInfo
 from handlers.context import Known
 from handlers.form import read_text
@@ -24,7 +24,8 @@ OBLIGATION_STATUS = {
 VISIT_STATUS = {"scheduled": N_("scheduled"), "started": N_("in progress"), "closed": N_("closed")}
 PLAN_STATUS = {
     "confirmed": N_("confirmed by the insurer"),
-    "draft": N_("waiting for the insurer's confirmation"),
+    "agreed": N_("waiting for the insurer's confirmation"),
+    "draft": N_("waiting for the insured's agreement"),
     "": N_("no service plan yet"),
 }
 MAX_SUMMARY = 1000
@@ -58,6 +59,14 @@ async def plan(ctx: Known, args: tuple[str, ...]) -> None:
                 lines=lines or [no_policy],
             )
         )
+
+
+@action(AGREE_PLAN)
+async def agree(ctx: Known, args: tuple[str, ...]) -> None:
+    ref = ctx.button_id(args)
+    project = await ctx.attempt(ctx.services.plans.agree(ctx.person, ref)) if ref is not None else None
+    if project is not None:
+        ctx.say(T("You agreed to the service plan of {project}; the insurer confirms it next.", project=project))
 
 
 @action(CONFIRM_PLAN)

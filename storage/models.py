@@ -402,8 +402,12 @@ class ServicePlan(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
     services: Mapped[list[Any]]  # inspection, risk_assessment, training, drill, …
     leader_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
-    status: Mapped[str] = mapped_column(String(12), default="draft")  # draft | confirmed | replaced
+    # draft (the insured's representative agrees) → agreed (the insurer confirms) → confirmed | replaced
+    status: Mapped[str] = mapped_column(String(12), default="draft")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    content: Mapped[dict[str, Any] | None]  # 000 §13: overview, measures, frequency, staff, goals, guarantees
+    agreed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    agreed_at: Mapped[dt.datetime | None]
     confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     confirmed_at: Mapped[dt.datetime | None]
 

@@ -21,6 +21,7 @@ from bot.domain.obligations import (
 )
 from bot.domain.roles import OrgKind, Role
 from bot.domain.rules import ExpertGroups
+from bot.domain.service_plan import PARTS
 from bot.notices import visits as notices
 from bot.ports import AccessDenied, Conflict, NotFound, ObligationInfo, PersonInfo, PlanInfo
 from storage import audit, experts, members, schedule
@@ -42,6 +43,7 @@ from storage.reminder_log import Ledger
 from storage.schedule import Swept
 from storage.turn import Area, Turn
 
+INSURED = frozenset({Role.PROJECT_MANAGER})  # the insured's representative on the project (项目负责人)
 SERVICES = ("inspection", "risk_assessment", "training", "drill", "standardisation", "emergency_plan", "technology")
 TIED_UNITS = (OrgKind.CONSTRUCTION.value, OrgKind.SUPERVISION.value, OrgKind.OWNER.value)
 
@@ -70,11 +72,16 @@ async def add_plan(
     experts: list[str],
     leader: str,
     services: list[str],
+    content: dict[str, str],
     now: dt.datetime,
     rules: ExpertGroups = SEEDS_GROUPS,
 ) -> ServicePlan:
-    """The operator's proposal (CLI); the project's insurer gets it to confirm."""
+    """The agency's proposal (CLI) with its content (000 §13: `service_plan.parse_content`); the insured's
+    representative (the project manager) agrees to it in chat, then the insurer confirms it."""
     p = await find_project(s, project)
+    missing = [k for k in PARTS if not content.get(k, "").strip()]
+    if missing:
+        raise AdminError(f"the plan's content lacks {', '.join(missing)} (000 §13)")
     unknown = [x for x in services if x not in SERVICES]
     if unknown or not services:
         raise AdminError(f"services must be some of {', '.join(SERVICES)}")
@@ -87,7 +94,9 @@ async def add_plan(
         await s.execute(select(ServicePlan).where(ServicePlan.project_id == p.id, ServicePlan.status != "replaced"))
     ).scalars():
         old.status = "replaced"
-    plan = ServicePlan(project_id=p.id, services=services, leader_id=leader_row.id, status="draft", created_at=now)
+    plan = ServicePlan(
+        project_id=p.id, services=services, leader_id=leader_row.id, status="draft", created_at=now, content=content
+    )
     s.add(plan)
     await s.flush()
     for x in people:
@@ -99,10 +108,16 @@ async def add_plan(
         object_type="project",
         object_id=p.id,
         at=now,
-        data={"plan": plan.id, "services": services, "experts": [x.id for x in people], "leader": leader_row.id},
+        data={
+            "plan": plan.id,
+            "services": services,
+            "experts": [x.id for x in people],
+            "leader": leader_row.id,
+            "content": content,
+        },
     )
-    card = notices.plan_to_confirm(plan.id, p.name, services, [x.name for x in people], leader_row.name)
-    for pid in await members.with_roles(s, p.id, {Role.INSURER}):
+    card = notices.plan_to_agree(plan.id, p.name, services, [x.name for x in people], leader_row.name, content)
+    for pid in await members.with_roles(s, p.id, INSURED):
         await notify_person(s, pid, f"plan{plan.id}:proposed", [card])
     return plan
 
@@ -175,13 +190,42 @@ class Plans(Area):
             )
         return out
 
+    async def agree(self, person: PersonInfo, plan_id: int) -> str:
+        """The insured's representative agrees to the plan (000 §13: 与被保险人沟通协商); the insurer then gets it."""
+        plan = await self.s.get(ServicePlan, plan_id)
+        if plan is None:
+            raise NotFound("plan")
+        if not INSURED & await members.seen_by(self.s, person.id, plan.project_id, "plan"):
+            raise AccessDenied("agree_plan")
+        if plan.status != "draft":
+            raise Conflict(plan.status)
+        plan.status, plan.agreed_by, plan.agreed_at = "agreed", person.id, self.now
+        await self.t.audit("plan.agreed", "project", plan.project_id, actor=person.id, data={"plan": plan.id})
+        project = await self.s.get(Project, plan.project_id)
+        leader = await self.s.get(Person, plan.leader_id)
+        assert project is not None and leader is not None
+        names = (
+            await self.s.execute(
+                select(Person.name)
+                .join(PlanExpert, PlanExpert.person_id == Person.id)
+                .where(PlanExpert.plan_id == plan.id)
+            )
+        ).scalars()
+        card = notices.plan_to_confirm(
+            plan.id, project.name, list(plan.services), list(names), leader.name, dict(plan.content or {}), person.name
+        )
+        self.t.notify(
+            await members.with_roles(self.s, plan.project_id, {Role.INSURER}), f"plan{plan.id}:agreed", [card]
+        )
+        return project.name
+
     async def confirm(self, person: PersonInfo, plan_id: int) -> str:
         plan = await self.s.get(ServicePlan, plan_id)
         if plan is None:
             raise NotFound("plan")
         if Role.INSURER not in await members.seen_by(self.s, person.id, plan.project_id, "plan"):
             raise AccessDenied("confirm_plan")
-        if plan.status != "draft":
+        if plan.status != "agreed":  # a draft waits for the insured's agreement first
             raise Conflict(plan.status)
         plan.status, plan.confirmed_by, plan.confirmed_at = "confirmed", person.id, self.now
         await self.t.audit("plan.confirmed", "project", plan.project_id, actor=person.id, data={"plan": plan.id})

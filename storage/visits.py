@@ -93,6 +93,10 @@ async def add_visit(
     )
     for pid in ids:
         await notify_person(s, pid, f"visit{visit.id}:scheduled", [notices.visit_scheduled(p.name, on)])
+    leader_name = (await find_person(s, str(leader_id))).name
+    announce = notices.visit_announced(p.name, on, leader_name, kind)
+    for pid in await members.with_roles(s, p.id, {Role.PROJECT_MANAGER, Role.SAFETY_OFFICER}):
+        await notify_person(s, pid, f"visit{visit.id}:announced", [announce])
     return visit
 
 

@@ -232,3 +232,17 @@ def test_002_8_the_operator_keeps_the_expert_library(db: Path, capsys: pytest.Ca
     assert row["certificates"] == [{"name": "注册安全工程师", "number": "ZA-2019-0451", "valid_until": "2028-06-30"}]
     code, out, _ = run(["expert", "list"], capsys)
     assert "钱专家  高级工程师 (senior RSE), 12 y, civil,fire" in out
+
+
+def test_plan_add_reads_its_content_from_a_file(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["demo", "--no-run"], capsys)[0] == 0
+    content = tmp_path / "plan.toml"
+    content.write_text('overview = "框剪结构"\nmeasures = "季度排查"\nfrequency = "每季度"\ngoals = "清零"\n')
+    base = ["plan", "add", "--project", "XC-P001", "--experts", "王建国,李机电,赵电工", "--leader", "王建国"]
+    code, _, err = run([*base, "--content", str(content)], capsys)
+    assert code == 1 and err.strip().endswith("guarantees: missing (000 §13 asks for it)")
+    content.write_text(content.read_text() + 'guarantees = "专款专用"\n')
+    code, out, _ = run([*base, "--content", str(content)], capsys)
+    assert code == 0 and "the project manager agrees to it in chat" in out
+    code, _, err = run([*base, "--content", str(tmp_path / "none.toml")], capsys)
+    assert code == 1 and "plan content" in err

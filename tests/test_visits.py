@@ -21,6 +21,15 @@ from tests.harness import texts
 TZ = ZoneInfo("Asia/Shanghai")
 
 
+CONTENT = {
+    "overview": "锦城花园二期 3#–6# 楼，框剪结构，18 层，深基坑与塔吊作业",
+    "measures": "按 JGJ 59 每季度全覆盖排查；危大工程专项检查（依据建质规〔2024〕5号）",
+    "frequency": "每季度 1 次全覆盖排查，每半年 1 次专项排查",
+    "goals": "重大事故隐患动态清零，一般隐患按期整改率 95% 以上",
+    "guarantees": "预防费用专款专用；专家组长常驻联系；资料 20 个工作日内归档",
+}
+
+
 def at(y: int, m: int, d: int, hh: int, mm: int = 0) -> dt.datetime:
     return dt.datetime(y, m, d, hh, mm, tzinfo=TZ)
 
@@ -37,6 +46,18 @@ async def test_plan_is_validated_then_confirmed_by_the_insurer_only(db_url: str,
                     experts=["王建国", "李机电"],
                     leader="王建国",
                     services=["inspection"],
+                    content=CONTENT,
+                    now=h.app.now(),
+                )
+        async with h.app.sessions() as s, s.begin():
+            with pytest.raises(AdminError, match="lacks goals"):  # 000 §13: every part of the content
+                await plans.add_plan(
+                    s,
+                    project="XC-P001",
+                    experts=["王建国", "李机电", "赵电工"],
+                    leader="王建国",
+                    services=["inspection"],
+                    content={k: v for k, v in CONTENT.items() if k != "goals"},
                     now=h.app.now(),
                 )
         async with h.app.sessions() as s, s.begin():
@@ -46,10 +67,20 @@ async def test_plan_is_validated_then_confirmed_by_the_insurer_only(db_url: str,
                 experts=["王建国", "李机电", "赵电工"],
                 leader="王建国",
                 services=["inspection", "training"],
+                content=CONTENT,
                 now=h.app.now(),
             )
         await h.app.dispatcher.drain()
+        assert not [m for m in h.inbox(insurer) if "待确认的服务方案" in m.text]  # the insured agrees first
+        proposed = [m for m in h.inbox(manager) if "服务方案" in m.text and "同意方案" in str(m.message.offers)]
+        assert proposed and "重大事故隐患动态清零" in proposed[-1].text and "按 JGJ 59" in proposed[-1].text
+        r = await h.press(insurer, proposed[-1].message.offers[0][0])  # the insurer cannot agree for the insured
+        assert "没有此操作权限" in texts(r)
+        r = await h.pick(manager, "同意方案", proposed)
+        assert "保险机构" in texts(r)
+        await h.app.dispatcher.drain()
         card = next(m for m in h.inbox(insurer) if "待确认的服务方案" in m.text)
+        assert "陈经理" in card.text and "预防费用专款专用" in card.text
         assert "王建国、李机电、赵电工" in card.text
         r = await h.press(manager, card.message.offers[0][0])
         assert "没有此操作权限" in texts(r)
@@ -72,6 +103,7 @@ async def test_a_visit_closed_before_national_day(db_url: str, tmp_path: Path) -
     with time_machine.travel(at(2026, 9, 29, 9, 0), tick=False) as clock:
         h = await make_harness(db_url, tmp_path, RICH)
         leader, expert = await h.login("王建国"), await h.login("赵电工")
+        manager = await h.login("陈经理")
         async with h.app.sessions() as s, s.begin():
             await visits.add_visit(
                 s,
@@ -83,6 +115,10 @@ async def test_a_visit_closed_before_national_day(db_url: str, tmp_path: Path) -
             )
         await h.app.dispatcher.drain()
         assert "已安排 2026-09-30" in texts(h.inbox(expert))
+        # 000 §13, 002 §12: the insured hears when the experts come.
+        assert "服务专家将于 2026-09-30 到 锦城花园二期 3#–6# 楼 开展隐患排查（组长：王建国）" in texts(
+            h.inbox(manager)
+        )
 
         r = await h.say(leader, "/visit")
         r = await h.pick(leader, "开始本次服务", r)
@@ -324,6 +360,7 @@ async def test_002_8_9_a_plan_needs_experts_of_the_library_with_a_qualified_lead
                     experts=["王建国", "李机电", "孙新人"],
                     leader="王建国",
                     services=["inspection"],
+                    content=CONTENT,
                     now=h.app.now(),
                 )
         async with h.app.sessions() as s, s.begin():
@@ -334,6 +371,7 @@ async def test_002_8_9_a_plan_needs_experts_of_the_library_with_a_qualified_lead
                     experts=["王建国", "李机电", "赵电工"],
                     leader="李机电",
                     services=["inspection"],
+                    content=CONTENT,
                     now=h.app.now(),
                 )
         await h.app.engine.dispose()

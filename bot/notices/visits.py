@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.i18n import N_, T
-from bot.messages import Button, Card, Choices, Msg, Text
+from bot.messages import Button, Card, Choices, Label, Msg, Text
 from bot.notices.common import late_mark
 
-CONFIRM_PLAN = Button("plan")  # plan:<plan>
+CONFIRM_PLAN = Button("plan")  # plan:<plan>: the insurer confirms
+AGREE_PLAN = Button("plagr")  # plagr:<plan>: the insured's representative agrees (000 §13)
 
 VISIT_TASKS: dict[str, str] = {
     "material": N_("Upload of the visit material"),
@@ -19,12 +20,75 @@ VISIT_TASKS: dict[str, str] = {
 }
 
 
-def plan_to_confirm(plan_id: int, project: str, services: list[str], experts: list[str], leader: str) -> Card:
+PLAN_PARTS = {
+    "overview": N_("Project overview"),
+    "measures": N_("Measures and their basis"),
+    "frequency": N_("Frequency"),
+    "staff": N_("Staff"),
+    "goals": N_("Expected goals"),
+    "guarantees": N_("Guarantees"),
+}
+
+
+def _plan_fields(
+    services: list[str], experts: list[str], leader: str, content: dict[str, str]
+) -> list[tuple[Msg, Label]]:
+    fields: list[tuple[Msg, Label]] = [
+        (T("Services"), ", ".join(services)),
+        (T("Expert group"), "、".join(experts)),
+        (T("Leader"), leader),
+    ]
+    fields += [(T(name), content[key]) for key, name in PLAN_PARTS.items() if content.get(key)]
+    return fields
+
+
+def plan_to_agree(
+    plan_id: int, project: str, services: list[str], experts: list[str], leader: str, content: dict[str, str]
+) -> Card:
+    """To the insured's representative: the plan the agency proposes, to agree to (000 §13)."""
+    return Card(
+        T("Service plan proposed for {project}", project=project),
+        tuple(_plan_fields(services, experts, leader, content)),
+        (AGREE_PLAN.option(T("Agree to the plan"), plan_id),),
+    )
+
+
+def plan_to_confirm(
+    plan_id: int,
+    project: str,
+    services: list[str],
+    experts: list[str],
+    leader: str,
+    content: dict[str, str],
+    agreed_by: str,
+) -> Card:
+    """To the insurer: the plan the insured agreed to, to confirm."""
     return Card(
         T("Service plan to confirm: {project}", project=project),
-        ((T("Services"), ", ".join(services)), (T("Expert group"), "、".join(experts)), (T("Leader"), leader)),
+        (*_plan_fields(services, experts, leader, content), (T("Agreed by the insured"), agreed_by)),
         (CONFIRM_PLAN.option(T("Confirm the plan"), plan_id),),
     )
+
+
+def visit_announced(project: str, on: dt.date, leader: str, kind: str) -> Text:
+    """To the insured: the experts are coming (000 §13, 002 §12: 确认服务时间)."""
+    return Text(
+        T(
+            "{kind} of {project} by the service experts on {date} (leader: {leader}). Please have the project's "
+            "documents and the people responsible at hand.",
+            kind=T(VISIT_KINDS[kind]),
+            project=project,
+            date=on.isoformat(),
+            leader=leader,
+        )
+    )
+
+
+VISIT_KINDS = {
+    "inspection": N_("Inspection"),
+    "deep": N_("Yearly deep inspection"),
+    "campaign": N_("Special campaign"),
+}
 
 
 def visit_scheduled(project: str, on: dt.date) -> Text:

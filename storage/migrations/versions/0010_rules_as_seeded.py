@@ -11,7 +11,8 @@ cause an accident to the authority as well: the reporter's answer is kept on the
 for (签收) a rectification notice (000 附件3): who and when. A visit is a regular inspection, the yearly deep
 inspection or a special campaign (000 §14(二)2). An objection a revisit raises is answered as a complaint about a
 decision (003 §6.3), linked both ways. The expert library (002 §8–9) holds each expert's title, years,
-specialities and certificates.
+specialities and certificates. A service plan states its content (000 §13) and the insured's representative
+agrees to it before the insurer confirms it.
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ def upgrade() -> None:
     with op.batch_alter_table("objections", schema=None) as batch_op:
         batch_op.add_column(sa.Column("complaint_id", sa.Integer(), nullable=True))
         batch_op.create_foreign_key("fk_objections_complaint_id_complaints", "complaints", ["complaint_id"], ["id"])
+    with op.batch_alter_table("service_plans", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("content", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("agreed_by", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("agreed_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_foreign_key("fk_service_plans_agreed_by_people", "people", ["agreed_by"], ["id"])
     with op.batch_alter_table("visits", schema=None) as batch_op:
         batch_op.add_column(sa.Column("kind", sa.String(length=12), nullable=False, server_default="inspection"))
         batch_op.add_column(sa.Column("topic", sa.String(length=200), nullable=True))
@@ -70,6 +76,11 @@ def downgrade() -> None:
         batch_op.drop_column("extension_by")
         batch_op.drop_column("extension_state")
         batch_op.drop_column("extension_days")
+    with op.batch_alter_table("service_plans", schema=None) as batch_op:
+        batch_op.drop_constraint("fk_service_plans_agreed_by_people", type_="foreignkey")
+        batch_op.drop_column("agreed_at")
+        batch_op.drop_column("agreed_by")
+        batch_op.drop_column("content")
     with op.batch_alter_table("visits", schema=None) as batch_op:
         batch_op.drop_column("topic")
         batch_op.drop_column("kind")
