@@ -24,12 +24,11 @@ from bot.channels.wecom import WeComClient
 from bot.config import ConfigError, Settings
 from bot.domain.deployment import Deployment
 from bot.domain.rules import RulesError, describe
-from bot.domain.service_plan import ContentError, parse_content
-from storage import admin, audit, demo, experts, plans, training, visits
+from bot.domain.service_plan import SERVICES, ContentError, parse_content
+from storage import admin, agreements, audit, demo, experts, plans, training, visits
 from storage.db import make_engine, migrate, sessions
 from storage.hazards import Hazards
 from storage.inbox import Inbox, inbox_url
-from storage.plans import SERVICES
 from storage.turn import Turn
 
 
@@ -157,6 +156,18 @@ def parser() -> argparse.ArgumentParser:
     inbox.add_argument("--failed", action="store_true", help="only those that failed for good")
     inbox.add_argument("--retry", type=int, metavar="ID", help="process this one again (the running service takes it)")
     inbox.add_argument("--json", action="store_true")
+
+    ag = sub.add_parser("agreement", help="service agreements (004 附件2)").add_subparsers(dest="sub", required=True)
+    aa = ag.add_parser("add", help="record a policy's service agreement")
+    aa.add_argument("--policy", required=True)
+    aa.add_argument("--number", required=True)
+    aa.add_argument("--signed", required=True, type=_date)
+    aa.add_argument("--services", required=True, help="comma-separated: " + ",".join(SERVICES))
+    aa.add_argument("--fee", help="the agreed service fee, CNY")
+    aa.add_argument("--first-service-by", type=_date, help="a first-service date agreed in writing (附件2 二(三))")
+    aa.add_argument("--contact", help="the insured's contact person (附件2 二(二))")
+    al = ag.add_parser("list", help="the agreements")
+    al.add_argument("--json", action="store_true")
 
     ex = sub.add_parser("expert", help="the expert library (002 §8–9)").add_subparsers(dest="sub", required=True)
     es = ex.add_parser("set", help="record or replace an expert's title, years, specialities and certificates")
@@ -391,6 +402,8 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
         _rules_show(settings, as_json=args.json)
     elif args.cmd == "expert":
         return await _expert(args, settings)
+    elif args.cmd == "agreement":
+        return await _agreement(args, settings)
     elif args.cmd == "archive":
         result = await _with_session(settings, audit.verify, write=False)
         if not result.ok:
@@ -431,6 +444,34 @@ def _plan_content(path: Path) -> dict[str, str]:
         raise CliError(f"plan content {path}: {exc.strerror or exc}") from None
     except ContentError as exc:
         raise CliError(f"plan content {path}: {exc}") from None
+
+
+async def _agreement(args: argparse.Namespace, settings: Settings) -> int:
+    if args.sub == "add":
+        await _with_session(
+            settings,
+            lambda s: agreements.add_agreement(
+                s,
+                policy=args.policy,
+                number=args.number,
+                signed_on=args.signed,
+                services=_split(args.services),
+                fee=args.fee,
+                first_service_by=args.first_service_by,
+                contact=args.contact,
+                now=dt.datetime.now(dt.UTC),
+            ),
+        )
+        print(f"agreement {args.number} recorded for policy {args.policy}")
+        return 0
+    rows: list[dict[str, Any]] = await _with_session(settings, agreements.listing, write=False)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
+    for r in rows:
+        first = f", first service by {r['first_service_by']}" if r["first_service_by"] else ""
+        print(f"{r['number']}  policy {r['policy']}  signed {r['signed_on']}  {','.join(r['services'])}{first}")
+    return 0
 
 
 async def _expert(args: argparse.Namespace, settings: Settings) -> int:

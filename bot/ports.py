@@ -122,6 +122,7 @@ class PlanInfo:
     project: ProjectInfo
     plan_status: str | None  # draft | agreed | confirmed | None (no plan yet)
     obligations: tuple[ObligationInfo, ...]
+    agreement: tuple[str, dt.date] | None = None  # the policy's service agreement: number, signed on
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,13 @@ async def plan(ctx: Known, args: tuple[str, ...]) -> None:
         ]
         state = T(PLAN_STATUS.get(p.plan_status or "", PLAN_STATUS[""]))
         no_policy = T("No policy recorded for this project.")
+        if p.obligations:
+            agreed = (
+                T("Service agreement {number}, signed {date}", number=p.agreement[0], date=p.agreement[1].isoformat())
+                if p.agreement
+                else T("No service agreement recorded.")
+            )
+            lines = [agreed, *lines]
         ctx.say(
             T(
                 "{project} — service plan: {state}\n{lines}",

@@ -105,6 +105,22 @@ class Policy(Base):
     end_date: Mapped[dt.date] = mapped_column(Date)
 
 
+class ServiceAgreement(Base):
+    """事故预防技术服务协议 (004 附件2) of a policy: the services agreed, the fee, who on the insured's side is the
+    contact (二(二)), and a first-service date agreed in writing instead of within 3 months (二(三))."""
+
+    __tablename__ = "service_agreements"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(60), unique=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), index=True)
+    signed_on: Mapped[dt.date] = mapped_column(Date)
+    services: Mapped[list[Any]]
+    fee: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    first_service_by: Mapped[dt.date | None] = mapped_column(Date)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class Person(Base):
     __tablename__ = "people"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -21,10 +21,10 @@ from bot.domain.obligations import (
 )
 from bot.domain.roles import OrgKind, Role
 from bot.domain.rules import ExpertGroups
-from bot.domain.service_plan import PARTS
+from bot.domain.service_plan import PARTS, services_problem
 from bot.notices import visits as notices
 from bot.ports import AccessDenied, Conflict, NotFound, ObligationInfo, PersonInfo, PlanInfo
-from storage import audit, experts, members, schedule
+from storage import agreements, audit, experts, members, schedule
 from storage.admin import AdminError, find_person, find_project
 from storage.models import (
     Attendance,
@@ -44,7 +44,6 @@ from storage.schedule import Swept
 from storage.turn import Area, Turn
 
 INSURED = frozenset({Role.PROJECT_MANAGER})  # the insured's representative on the project (项目负责人)
-SERVICES = ("inspection", "risk_assessment", "training", "drill", "standardisation", "emergency_plan", "technology")
 TIED_UNITS = (OrgKind.CONSTRUCTION.value, OrgKind.SUPERVISION.value, OrgKind.OWNER.value)
 
 
@@ -82,9 +81,9 @@ async def add_plan(
     missing = [k for k in PARTS if not content.get(k, "").strip()]
     if missing:
         raise AdminError(f"the plan's content lacks {', '.join(missing)} (000 §13)")
-    unknown = [x for x in services if x not in SERVICES]
-    if unknown or not services:
-        raise AdminError(f"services must be some of {', '.join(SERVICES)}")
+    problem = services_problem(services)
+    if problem:
+        raise AdminError(problem)
     people = [await find_person(s, ref) for ref in experts]
     leader_row = await find_person(s, leader)
     problems = await group_problems(s, p.id, people, leader_row.id, rules, now.date())
@@ -123,10 +122,9 @@ async def add_plan(
 
 
 class Plans(Area):
-    async def obligations_of(self, project_id: int) -> list[Obligation]:
-        """What the project's latest policy owes, met by the days of its closed visits and of the offline trainings
-        held for it (ended, someone signed in)."""
-        policy = (
+    async def _policy(self, project_id: int) -> Policy | None:
+        """The project's latest policy."""
+        return (
             (
                 await self.s.execute(
                     select(Policy).where(Policy.project_id == project_id).order_by(Policy.start_date.desc())
@@ -135,6 +133,11 @@ class Plans(Area):
             .scalars()
             .first()
         )
+
+    async def obligations_of(self, project_id: int) -> list[Obligation]:
+        """What the project's latest policy owes, met by the days of its closed visits and of the offline trainings
+        held for it (ended, someone signed in)."""
+        policy = await self._policy(project_id)
         if policy is None:
             return []
         visited: dict[str, list[dt.date]] = {kind: [] for kind in VISIT_KINDS}
@@ -152,6 +155,7 @@ class Plans(Area):
             )
         ).all()
         trainings = [at.astimezone(self.t.tz).date() for at, projects in held if project_id in (projects or [])]
+        agreement = await agreements.of_policy(self.s, policy.id)
         rules = self.t.setup.rules.visits
         return obligations(
             policy.start_date,
@@ -163,6 +167,7 @@ class Plans(Area):
             trainings,
             deep=visited["deep"],
             campaigns=visited["campaign"],
+            first_service_by=agreement.first_service_by if agreement else None,
         )
 
     async def mine(self, person: PersonInfo) -> list[PlanInfo]:
@@ -181,11 +186,14 @@ class Plans(Area):
             )
             obs = await self.obligations_of(project.id)
             today = self.t.today
+            policy = await self._policy(project.id)
+            agreement = await agreements.of_policy(self.s, policy.id) if policy else None
             out.append(
                 PlanInfo(
                     project,
                     plan,
                     tuple(ObligationInfo(o.key, o.due_by, o.done_on, o.status(today), o.days_late) for o in obs),
+                    (agreement.number, agreement.signed_on) if agreement else None,
                 )
             )
         return out

@@ -246,3 +246,38 @@ def test_plan_add_reads_its_content_from_a_file(db: Path, tmp_path: Path, capsys
     assert code == 0 and "the project manager agrees to it in chat" in out
     code, _, err = run([*base, "--content", str(tmp_path / "none.toml")], capsys)
     assert code == 1 and "plan content" in err
+
+
+def test_004_annex2_a_policy_s_service_agreement_is_recorded(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["demo", "--no-run"], capsys)[0] == 0
+    base = [
+        "agreement",
+        "add",
+        "--number",
+        "FW-2026-001",
+        "--signed",
+        "2026-09-18",
+        "--services",
+        "inspection,training",
+    ]
+    code, _, err = run([*base, "--policy", "NOPE"], capsys)
+    assert code == 1 and "no policy 'NOPE'" in err
+    code, _, err = run([*base, "--policy", "AZX-2026-0001", "--first-service-by", "2035-01-01"], capsys)
+    assert code == 1 and "inside the policy term" in err
+    code, _, err = run([*base[:-1], "inspection,massage", "--policy", "AZX-2026-0001"], capsys)
+    assert code == 1 and "services must be some of" in err
+    code, out, _ = run([*base, "--policy", "AZX-2026-0001", "--fee", "12000", "--contact", "陈经理"], capsys)
+    assert code == 0 and "agreement FW-2026-001 recorded" in out
+    code, _, err = run([*base, "--policy", "AZX-2026-0001"], capsys)
+    assert code == 1 and "exists" in err
+    code, out, _ = run(["agreement", "list", "--json"], capsys)
+    [row] = json.loads(out)
+    assert row == {
+        "number": "FW-2026-001",
+        "policy": "AZX-2026-0001",
+        "signed_on": "2026-09-18",
+        "services": ["inspection", "training"],
+        "fee": "12000.00",
+        "first_service_by": None,
+        "contact": "陈经理",
+    }

@@ -190,3 +190,11 @@ def test_periods_fold_a_short_tail_into_the_one_before() -> None:
         (D(2026, 3, 2), D(2027, 3, 1)),
         (D(2027, 3, 2), D(2027, 9, 30)),
     ]
+
+
+def test_004_annex2_2_3_a_first_service_agreed_in_writing_moves_its_date() -> None:
+    obs = {
+        o.key: o
+        for o in obligations(D(2026, 3, 2), D(2027, 3, 1), Decimal("50000"), [], CAL, first_service_by=D(2026, 8, 31))
+    }
+    assert obs["first-service"].due_by == D(2026, 8, 31)

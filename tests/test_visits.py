@@ -12,7 +12,7 @@ import time_machine
 from sqlalchemy import select
 
 from bot.render import RICH
-from storage import admin, plans, training, visits
+from storage import admin, agreements, plans, training, visits
 from storage.admin import AdminError
 from storage.models import Hazard, Reminder, ServicePlan, VisitTask
 from tests.conftest import make_harness
@@ -92,7 +92,22 @@ async def test_plan_is_validated_then_confirmed_by_the_insurer_only(db_url: str,
             assert (await s.execute(select(ServicePlan.status))).scalar_one() == "confirmed"
 
         r = await h.say(manager, "/plan")
+        assert "尚未登记服务协议" in texts(r)
+        async with h.app.sessions() as s, s.begin():
+            await agreements.add_agreement(
+                s,
+                policy="AZX-2026-0001",
+                number="FW-2026-001",
+                signed_on=dt.date(2026, 9, 18),
+                services=["inspection"],
+                fee=None,
+                first_service_by=dt.date(2027, 1, 31),  # agreed in writing (004 附件2 二(三))
+                contact="陈经理",
+                now=h.app.now(),
+            )
+        r = await h.say(manager, "/plan")
         out = texts(r)
+        assert "服务协议 FW-2026-001（2026-09-18 签订）" in out and "起保后首次服务：截止 2027-01-31" in out
         # Demo policy of XC-P001: premium 126,000 (≥100,000: two on-site services, the first within 3 months).
         assert "保险机构已确认" in out and "第 1 次现场服务" in out and "第 2 次现场服务" in out
         assert "保单生效后首次排查" in out and "已逾期" in out  # no inspection yet, 60 days into the policy

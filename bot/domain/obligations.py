@@ -101,13 +101,15 @@ def obligations(
     trainings: Iterable[dt.date] = (),
     deep: Iterable[dt.date] = (),
     campaigns: Iterable[dt.date] = (),
+    first_service_by: dt.date | None = None,
 ) -> list[Obligation]:
     """The services a policy calls for, each matched with what was done (dates, any order): `inspections` are
     the days of on-site visits, `trainings` the days of offline trainings held for the project, which count as
     on-site services where the rules say so (004 §5: 现场服务（含线下培训）). `deep` and `campaigns` are the
     days of the yearly deep inspections and the special campaigns (000 §14(二)2): a deep one is a full-coverage
     inspection too; a campaign is an on-site service but covers one kind of accident, not the whole site.
-    Inspections alone meet the first inspection and the quarters' full-coverage inspections."""
+    Inspections alone meet the first inspection and the quarters' full-coverage inspections. `first_service_by`:
+    a first-service date agreed in writing in the service agreement, instead of the 3 (or 6) months."""
 
     def within(days: Iterable[dt.date]) -> list[dt.date]:
         return sorted(d for d in days if policy_start <= d <= policy_end)
@@ -119,8 +121,9 @@ def obligations(
     first_due = cal.add_working_days(policy_start, t.first_inspection_working_days)
     out.append(Obligation("first-inspection", first_due, visits[0] if visits else None))
     # Every agreement: the first service within 3 months of the policy's start, up to 6 when pooled (004 附件2 二(一)).
+    # The insured may agree another date in writing (004 附件2 二(三)).
     months = t.first_service_months_pooled if t.pooled else t.first_service_months
-    first_service = min(add_months(policy_start, months), policy_end)
+    first_service = first_service_by or min(add_months(policy_start, months), policy_end)
     out.append(Obligation("first-service", first_service, onsite[0] if onsite else None))
     required = 2 if premium >= t.two_visits_premium else 1 if premium >= t.one_visit_premium else 0
     for n in range(1, required + 1):

@@ -6,9 +6,17 @@ from __future__ import annotations
 
 import tomllib
 
+SERVICES = ("inspection", "risk_assessment", "training", "drill", "standardisation", "emergency_plan", "technology")
 PARTS = ("overview", "measures", "frequency", "goals", "guarantees")  # each required
 OPTIONAL = ("staff",)  # the expert group is listed anyway; more people here
 MAX_PART = 2000
+
+
+def services_problem(services: list[str]) -> str | None:
+    """Why a list of services cannot stand in a plan or an agreement, or None."""
+    if not services or any(x not in SERVICES for x in services):
+        return f"services must be some of {', '.join(SERVICES)}"
+    return None
 
 
 class ContentError(ValueError):

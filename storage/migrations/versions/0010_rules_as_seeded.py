@@ -12,7 +12,7 @@ for (签收) a rectification notice (000 附件3): who and when. A visit is a re
 inspection or a special campaign (000 §14(二)2). An objection a revisit raises is answered as a complaint about a
 decision (003 §6.3), linked both ways. The expert library (002 §8–9) holds each expert's title, years,
 specialities and certificates. A service plan states its content (000 §13) and the insured's representative
-agrees to it before the insurer confirms it.
+agrees to it before the insurer confirms it. A policy's service agreement (004 附件2) is a record of its own.
 """
 
 from __future__ import annotations
@@ -27,6 +27,19 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "service_agreements",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("number", sa.String(length=60), nullable=False, unique=True),
+        sa.Column("policy_id", sa.Integer(), sa.ForeignKey("policies.id"), nullable=False),
+        sa.Column("signed_on", sa.Date(), nullable=False),
+        sa.Column("services", sa.JSON(), nullable=False),
+        sa.Column("fee", sa.Numeric(14, 2), nullable=True),
+        sa.Column("first_service_by", sa.Date(), nullable=True),
+        sa.Column("contact_id", sa.Integer(), sa.ForeignKey("people.id"), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_service_agreements_policy_id", "service_agreements", ["policy_id"])
     op.create_table(
         "expert_profiles",
         sa.Column("person_id", sa.Integer(), sa.ForeignKey("people.id"), primary_key=True),
@@ -62,6 +75,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_service_agreements_policy_id", table_name="service_agreements")
+    op.drop_table("service_agreements")
     op.drop_table("expert_profiles")
     with op.batch_alter_table("hazards", schema=None) as batch_op:
         batch_op.drop_column("received_at")
