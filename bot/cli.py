@@ -25,7 +25,7 @@ from bot.config import ConfigError, Settings
 from bot.domain.deployment import Deployment
 from bot.domain.rules import RulesError, describe
 from bot.domain.service_plan import SERVICES, ContentError, parse_content
-from storage import admin, agreements, audit, demo, experts, plans, training, visits
+from storage import admin, agreements, audit, demo, experts, plans, risks, training, visits
 from storage.db import make_engine, migrate, sessions
 from storage.hazards import Hazards
 from storage.inbox import Inbox, inbox_url
@@ -68,6 +68,9 @@ def parser() -> argparse.ArgumentParser:
     pa.add_argument("--risk", default="", choices=["", "high", "medium", "low"], help="the project's risk grade")
     pa.add_argument("--dangerous-works", default="", help="comma-separated 危大工程 list")
     pa.add_argument("--unit", action="append", default=[], help="organisation name or id taking part (repeat)")
+    ps = proj.add_parser("stage", help="record a stage change: the risk register is refreshed for it")
+    ps.add_argument("project")
+    ps.add_argument("stage", help="e.g. 基础施工, 主体结构, 装饰装修, 竣工收尾")
 
     pol = sub.add_parser("policy", help="policies").add_subparsers(dest="sub", required=True)
     pla = pol.add_parser("add")
@@ -275,6 +278,12 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
     elif args.cmd == "org":
         org = await _with_session(settings, lambda s: admin.add_org(s, args.kind, args.name, args.region))
         print(f"organisation {org.id}: {org.name}")
+    elif args.cmd == "project" and args.sub == "stage":
+        stage = args.stage
+        await _with_session(
+            settings, lambda s: risks.set_stage_cli(s, project=args.project, stage=stage, now=dt.datetime.now(dt.UTC))
+        )
+        print(f"{args.project} is now at {stage}; its risk register is to be refreshed")
     elif args.cmd == "project":
         works = [w.strip() for w in args.dangerous_works.split(",") if w.strip()]
         p = await _with_session(

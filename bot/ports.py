@@ -255,6 +255,44 @@ class HazardDraft:
     may_cause_accident: bool = False  # level 2: the authority is told as well (001 §二(二))
 
 
+@dataclass(frozen=True)
+class RiskDraft:
+    project_id: int
+    work: str
+    name: str
+    photo: str
+    accident_type: str
+    basis: str
+    measures: str
+    lec: tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class RiskInfo:
+    id: int
+    project_name: str
+    stage: str
+    work: str
+    name: str
+    accident_type: str
+    basis: str
+    measures: str
+    lec_d: float
+    rank: int  # LEC rank: 1–2 are level-1/2 risk sources
+    entered_on: dt.date
+    checked_on: dt.date | None  # the last check of a source
+
+
+class RisksPort(Protocol):
+    """The risk register: experts enter risks, check the level-1/2 sources; the agency changes the stage."""
+
+    async def record(self, person: PersonInfo, draft: RiskDraft) -> RiskInfo: ...
+    async def register(self, person: PersonInfo, project_id: int) -> list[RiskInfo]: ...
+    async def check(self, person: PersonInfo, risk_id: int) -> RiskInfo: ...
+    async def set_stage(self, person: PersonInfo, project_id: int, stage: str) -> str: ...
+    async def works(self, person: PersonInfo, project_id: int) -> list[str]: ...
+
+
 class PeoplePort(Protocol):
     """Joining, group chats, a person's settings and projects."""
 
@@ -375,3 +413,5 @@ class Services(Protocol):
     def training(self) -> TrainingPort: ...
     @property
     def broadcasts(self) -> BroadcastsPort: ...
+    @property
+    def risks(self) -> RisksPort: ...

@@ -77,6 +77,7 @@ class Project(Base):
     address: Mapped[str] = mapped_column(String(300), default="")
     region: Mapped[str] = mapped_column(String(100), default="")
     stage: Mapped[str] = mapped_column(String(40), default="")
+    stage_changed_at: Mapped[dt.datetime | None]  # the risk register is refreshed after a stage change
     risk: Mapped[str] = mapped_column(String(10), default="")  # high | medium | low (001 附件 item 3)
     dangerous_works: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -452,6 +453,39 @@ class Visit(Base):
     closed_at: Mapped[dt.datetime | None]
     closed_on: Mapped[dt.date | None] = mapped_column(Date)
     summary: Mapped[str | None] = mapped_column(Text)
+
+
+class RiskEntry(Base):
+    """A line of a project's risk register (风险辨识清单): a risk of a dangerous work at a stage, with its photo,
+    accident type, basis, control measures and LEC score (000 §14(二)1; 004 附件4 三2)."""
+
+    __tablename__ = "risk_entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(40))
+    work: Mapped[str] = mapped_column(String(100))  # the dangerous work (危大工程), or the site in general
+    name: Mapped[str] = mapped_column(String(200))
+    photo: Mapped[str] = mapped_column(String(64))  # sha256 of the photo
+    accident_type: Mapped[str] = mapped_column(String(12))
+    basis: Mapped[str] = mapped_column(Text)
+    measures: Mapped[str] = mapped_column(Text)
+    lec_l: Mapped[float] = mapped_column(Float)
+    lec_e: Mapped[float] = mapped_column(Float)
+    lec_c: Mapped[float] = mapped_column(Float)
+    lec_d: Mapped[float] = mapped_column(Float)
+    rank: Mapped[int] = mapped_column(Integer)  # LEC rank: 1–2 are the level-1/2 risk sources
+    created_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class RiskCheck(Base):
+    """A level-1/2 risk source checked on site (the quarterly 100 % check, 001 §二(一))."""
+
+    __tablename__ = "risk_checks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    risk_id: Mapped[int] = mapped_column(ForeignKey("risk_entries.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    at: Mapped[dt.datetime]
 
 
 class ExpertProfile(Base):

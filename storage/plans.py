@@ -19,12 +19,13 @@ from bot.domain.obligations import (
     expert_group_problems,
     obligations,
 )
+from bot.domain.risks import register_obligations
 from bot.domain.roles import OrgKind, Role
 from bot.domain.rules import ExpertGroups
 from bot.domain.service_plan import PARTS, services_problem
 from bot.notices import visits as notices
 from bot.ports import AccessDenied, Conflict, NotFound, ObligationInfo, PersonInfo, PlanInfo
-from storage import agreements, audit, experts, members, schedule
+from storage import agreements, audit, experts, members, risks, schedule
 from storage.admin import AdminError, find_person, find_project
 from storage.models import (
     Attendance,
@@ -156,8 +157,12 @@ class Plans(Area):
         ).all()
         trainings = [at.astimezone(self.t.tz).date() for at, projects in held if project_id in (projects or [])]
         agreement = await agreements.of_policy(self.s, policy.id)
+        project = await self.s.get(Project, project_id)
+        assert project is not None
+        entered, sources = await risks.sources_of(self.s, project_id, self.t.tz)
+        changed = project.stage_changed_at.astimezone(self.t.tz).date() if project.stage_changed_at else None
         rules = self.t.setup.rules.visits
-        return obligations(
+        owed = obligations(
             policy.start_date,
             policy.end_date,
             Decimal(policy.premium),
@@ -168,6 +173,16 @@ class Plans(Area):
             deep=visited["deep"],
             campaigns=visited["campaign"],
             first_service_by=agreement.first_service_by if agreement else None,
+        )
+        return owed + register_obligations(
+            policy.start_date,
+            policy.end_date,
+            entered,
+            sources,
+            changed,
+            self.t.calendar,
+            rules.risk_stage_refresh_working_days,
+            rules.quarter_warning_days,
         )
 
     async def mine(self, person: PersonInfo) -> list[PlanInfo]:

@@ -10,6 +10,7 @@ from storage.hazards import Hazards
 from storage.people import People
 from storage.plans import Plans
 from storage.revisits import Revisits
+from storage.risks import Risks
 from storage.training import Training
 from storage.turn import Turn
 from storage.visits import Visits
@@ -26,3 +27,4 @@ class SqlServices:
         self.complaints = Complaints(turn)
         self.training = Training(turn)
         self.broadcasts = Broadcasts(turn)
+        self.risks = Risks(turn)

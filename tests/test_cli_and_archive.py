@@ -281,3 +281,14 @@ def test_004_annex2_a_policy_s_service_agreement_is_recorded(db: Path, capsys: p
         "first_service_by": None,
         "contact": "陈经理",
     }
+
+
+def test_project_stage_from_the_cli(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["demo", "--no-run"], capsys)[0] == 0
+    code, out, _ = run(["project", "stage", "XC-P001", "装饰装修"], capsys)
+    assert code == 0 and "XC-P001 is now at 装饰装修" in out
+    code, _, err = run(["project", "stage", "XC-P001", "长" * 41], capsys)
+    assert code == 1 and "a stage is 1 to 40 characters" in err
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT stage FROM projects WHERE code = 'XC-P001'").fetchone() == ("装饰装修",)
+    assert con.execute("SELECT count(*) FROM audit_events WHERE action = 'project.stage_changed'").fetchone() == (1,)

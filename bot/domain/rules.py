@@ -128,6 +128,12 @@ class Visits(_Section):
     campaign_months: int = rule(
         6, "000 §14(二)2 (专项排查行动)", "one special campaign in every this many months of a policy", ge=1
     )
+    risk_stage_refresh_working_days: int = rule(
+        10,
+        "000 §14(二)1 (按施工阶段动态更新)",
+        "the risk register refreshed this many working days after a stage change",
+        ge=1,
+    )
     offline_training_is_onsite: bool = rule(
         True, "004 §5", "an offline training counts as an on-site service (现场服务（含线下培训）)"
     )

@@ -120,6 +120,7 @@ OBLIGATIONS = {
     "onsite": N_("On-site service {n}"),
     "deep": N_("Yearly deep inspection {n}"),  # 000 §14(二)2 年度深度排查
     "campaign": N_("Special campaign {n}"),  # 000 §14(二)2 专项排查行动
+    "risks-stage": N_("Risk register refreshed for the new stage"),
 }
 
 
@@ -127,6 +128,10 @@ def obligation_name(key: str) -> Msg:
     """first-inspection, onsite-2, quarter-2026Q4, deep-1, campaign-2 … in words."""
     if key.startswith("quarter-"):
         return T("Full inspection in {quarter}", quarter=key.removeprefix("quarter-"))
+    if key.startswith("risks-") and key != "risks-stage":
+        return T("Risk register refreshed in {quarter}", quarter=key.removeprefix("risks-"))
+    if key.startswith("sources-"):
+        return T("Every level-1/2 risk source checked in {quarter}", quarter=key.removeprefix("sources-"))
     family, _, n = key.rpartition("-")
     if family in OBLIGATIONS and n.isdigit():
         return T(OBLIGATIONS[family], n=n)
@@ -134,11 +139,16 @@ def obligation_name(key: str) -> Msg:
 
 
 def unscheduled(project: str, obligation: str, by: dt.date) -> Choices:
-    """To the agency and the plan's people: a periodic inspection with nothing scheduled inside its period."""
-    line = T(
-        "Nothing is scheduled for {project}: {what}; it must be done by {date}.",
-        project=project,
-        what=obligation_name(obligation),
-        date=by.isoformat(),
-    )
+    """To the agency and the plan's people: a periodic inspection with nothing scheduled inside its period, or a
+    register duty (risks-…, sources-…) not yet done."""
+    what, date = obligation_name(obligation), by.isoformat()
+    if obligation.startswith(("risks-", "sources-")):
+        line = T("{project}: {what} is not done yet; it must be done by {date}.", project=project, what=what, date=date)
+    else:
+        line = T(
+            "Nothing is scheduled for {project}: {what}; it must be done by {date}.",
+            project=project,
+            what=what,
+            date=date,
+        )
     return Choices(line, ())

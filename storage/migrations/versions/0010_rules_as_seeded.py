@@ -1,5 +1,5 @@
-"""the rules as the seeds write them: a complaint's extension asked of the complainant, a level-2 hazard that may
-cause an accident, a notice's receipt
+"""the rules as the seeds write them: complaint extensions, level-2 reports, receipts, visit kinds, objections, the
+expert library, plan content, service agreements, the risk register
 
 Revision ID: 0010
 Revises: 0009
@@ -12,7 +12,8 @@ for (签收) a rectification notice (000 附件3): who and when. A visit is a re
 inspection or a special campaign (000 §14(二)2). An objection a revisit raises is answered as a complaint about a
 decision (003 §6.3), linked both ways. The expert library (002 §8–9) holds each expert's title, years,
 specialities and certificates. A service plan states its content (000 §13) and the insured's representative
-agrees to it before the insurer confirms it. A policy's service agreement (004 附件2) is a record of its own.
+agrees to it before the insurer confirms it. A policy's service agreement (004 附件2) is a record of its own. The
+risk register (000 §14(二)1) and its quarterly checks of level-1/2 risk sources; a project's stage change is dated.
 """
 
 from __future__ import annotations
@@ -27,6 +28,36 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "risk_entries",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("project_id", sa.Integer(), sa.ForeignKey("projects.id"), nullable=False),
+        sa.Column("stage", sa.String(length=40), nullable=False),
+        sa.Column("work", sa.String(length=100), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("photo", sa.String(length=64), nullable=False),
+        sa.Column("accident_type", sa.String(length=12), nullable=False),
+        sa.Column("basis", sa.Text(), nullable=False),
+        sa.Column("measures", sa.Text(), nullable=False),
+        sa.Column("lec_l", sa.Float(), nullable=False),
+        sa.Column("lec_e", sa.Float(), nullable=False),
+        sa.Column("lec_c", sa.Float(), nullable=False),
+        sa.Column("lec_d", sa.Float(), nullable=False),
+        sa.Column("rank", sa.Integer(), nullable=False),
+        sa.Column("created_by", sa.Integer(), sa.ForeignKey("people.id"), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_risk_entries_project_id", "risk_entries", ["project_id"])
+    op.create_table(
+        "risk_checks",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("risk_id", sa.Integer(), sa.ForeignKey("risk_entries.id"), nullable=False),
+        sa.Column("person_id", sa.Integer(), sa.ForeignKey("people.id"), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_risk_checks_risk_id", "risk_checks", ["risk_id"])
+    with op.batch_alter_table("projects", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("stage_changed_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "service_agreements",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -75,6 +106,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("projects", schema=None) as batch_op:
+        batch_op.drop_column("stage_changed_at")
+    op.drop_index("ix_risk_checks_risk_id", table_name="risk_checks")
+    op.drop_table("risk_checks")
+    op.drop_index("ix_risk_entries_project_id", table_name="risk_entries")
+    op.drop_table("risk_entries")
     op.drop_index("ix_service_agreements_policy_id", table_name="service_agreements")
     op.drop_table("service_agreements")
     op.drop_table("expert_profiles")
