@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import time_machine
@@ -376,36 +377,35 @@ async def test_the_rules_file_sets_the_chain(db_url: str, tmp_path: Path) -> Non
         await h.app.engine.dispose()
 
 
-async def test_000_annex3_a_notice_not_signed_for_is_chased_after_four_working_hours(
-    db_url: str, tmp_path: Path
-) -> None:
-    with time_machine.travel(at(2026, 11, 17, 16, 0), tick=False) as clock:
-        h = await make_harness(db_url, tmp_path, RICH)
-        manager, safety = await h.login("陈经理"), await h.login("刘安全")
-        await report(h, Level.THREE, dt.date(2026, 11, 27), signed=False)
-        notice = [m for m in h.inbox(manager) if "整改通知" in m.text]
-        assert notice and "签收" in [label for _, label in notice[-1].message.offers]
-        clock.move_to(at(2026, 11, 18, 10, 59))
-        await tick(h)
-        assert not [m for m in h.inbox(manager) if "尚未签收" in m.text]
-        clock.move_to(at(2026, 11, 18, 11, 0))  # 1.5 working hours on the 17th, 2.5 on the 18th
-        await tick(h)
-        for user in (manager, safety):  # at once, not in tomorrow's digest
-            assert len([m for m in h.inbox(user) if "整改通知单尚未签收" in m.text]) == 1
-        r = await h.pick(safety, "签收", [m for m in h.inbox(safety) if "整改通知" in m.text])
-        assert "已签收" in texts(r)
-        r = await h.pick(manager, "签收", notice)
-        assert "已处理过，当前状态：已签收" in texts(r)  # signed once: the second press hears it is done
-        r = await h.say(manager, "/hazard XC-2026-000001")
-        out = texts(r)
-        assert "签收：刘安全，2026-11-18 11:00" in out and "刘安全：签收整改通知单" in out
-        async with h.app.readonly() as s:
-            hz = (await s.execute(select(Hazard))).scalar_one()
-            assert hz.received_by == await h.person_id("刘安全")
-        clock.move_to(at(2026, 11, 26, 8, 30))  # the deadline's reminders still come
-        await tick(h)
-        assert "整改明天到期" in texts(h.inbox(manager))
-        await h.app.engine.dispose()
+async def test_000_annex3_a_notice_not_signed_for_is_chased_after_four_working_hours(h: Harness, clock: Any) -> None:
+    manager, safety = await h.login("陈经理"), await h.login("刘安全")
+    clock.move_to(at(2026, 11, 17, 16, 0))
+    await report(h, Level.THREE, dt.date(2026, 11, 27), signed=False)
+    notice = [m for m in h.inbox(manager) if "整改通知" in m.text]
+    assert notice and "签收" in [label for _, label in notice[-1].message.offers]
+    clock.move_to(at(2026, 11, 18, 10, 59))
+    await tick(h)
+    assert not [m for m in h.inbox(manager) if "尚未签收" in m.text]
+    clock.move_to(at(2026, 11, 18, 11, 0))  # 1.5 working hours on the 17th, 2.5 on the 18th
+    await tick(h)
+    for user in (manager, safety):  # at once, not in tomorrow's digest
+        assert len([m for m in h.inbox(user) if m.text.startswith("【整改通知单尚未签收】")]) == 1
+    r = await h.pick(safety, "签收", h.inbox(safety)[-1:])  # on the reminder itself
+    assert "已签收" in texts(r)
+    r = await h.pick(manager, "签收", h.inbox(manager)[-1:])
+    assert "已处理过，当前状态：已签收" in texts(r)  # signed once: the second press hears it is done
+    r = await h.say(manager, "/hazard XC-2026-000001")
+    out = texts(r)
+    assert "签收：刘安全，2026-11-18 11:00" in out and "刘安全：签收整改通知单" in out
+    async with h.app.readonly() as s:
+        hz = (await s.execute(select(Hazard))).scalar_one()
+        assert hz.received_by == await h.person_id("刘安全")
+    clock.move_to(at(2026, 11, 26, 8, 30))  # the deadline's reminders still come
+    await tick(h)
+    await tick(h)
+    assert "整改明天到期" in texts(h.inbox(manager))
+    chased = [m for m in h.inbox(manager) if m.text.startswith("【整改通知单尚未签收】")]
+    assert len(chased) == 1  # never chased again
 
 
 async def test_only_the_responsible_unit_signs_for_a_notice(db_url: str, tmp_path: Path) -> None:

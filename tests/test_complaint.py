@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.domain.complaints import due_on, extended
 from bot.domain.workdays import WorkCalendar
-from bot.render import RICH
+from bot.render import RICH, TEXT_ONLY, Capabilities
 from storage import admin
 from storage.models import AuditEvent, Complaint
 from tests.conftest import make_harness
@@ -138,10 +138,11 @@ def test_003_6_4_2_and_004_6_4_an_extension_is_at_most_30_calendar_days() -> Non
 COMPLAINANT_AGREES = '[complaints]\nextension_approver = "complainant"\n'
 
 
+@pytest.mark.parametrize("caps", [RICH, TEXT_ONLY], ids=["rich", "text"])
 async def test_004_6_4_an_extension_stands_only_once_the_complainant_agrees(
-    db_url: str, tmp_path: Path, clock: object
+    db_url: str, tmp_path: Path, clock: object, caps: Capabilities
 ) -> None:
-    h = await make_harness(db_url, tmp_path, RICH, rules=COMPLAINANT_AGREES)
+    h = await make_harness(db_url, tmp_path, caps, rules=COMPLAINANT_AGREES)
     try:
         async with h.app.sessions() as s, s.begin():
             await admin.grant(s, person=str(await h.person_id("Emma Clark")), project="XC-P001", role="agency_admin")
@@ -173,8 +174,11 @@ async def test_004_6_4_an_extension_stands_only_once_the_complainant_agrees(
         await h.app.engine.dispose()
 
 
-async def test_004_6_4_the_complainant_agreeing_moves_the_due_date(db_url: str, tmp_path: Path, clock: object) -> None:
-    h = await make_harness(db_url, tmp_path, RICH, rules=COMPLAINANT_AGREES)
+@pytest.mark.parametrize("caps", [RICH, TEXT_ONLY], ids=["rich", "text"])
+async def test_004_6_4_the_complainant_agreeing_moves_the_due_date(
+    db_url: str, tmp_path: Path, clock: object, caps: Capabilities
+) -> None:
+    h = await make_harness(db_url, tmp_path, caps, rules=COMPLAINANT_AGREES)
     try:
         async with h.app.sessions() as s, s.begin():
             await admin.grant(s, person=str(await h.person_id("Emma Clark")), project="XC-P001", role="agency_admin")

@@ -219,6 +219,8 @@ def reminder_title(milestone_key: str, kind: str) -> Msg:
 
 def reminder_notice(h: HazardInfo, milestone_key: str, kind: str, to_responsible: bool) -> list[Item]:
     options = (rectify_option(h), details_option(h)) if to_responsible else (details_option(h),)
+    if kind == "receipt":  # chased for the signature: the button is on the reminder itself
+        options = (RECEIVE.option(T("Sign for it"), h.id), *options)
     return [Card(reminder_title(milestone_key, kind), hazard_fields(h, full=False), options)]
 
 
