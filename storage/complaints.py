@@ -116,7 +116,7 @@ class Complaints(Area):
         )
         info = await self._info(c)
         handlers = await members.with_roles(self.s, project_id, HANDLERS)
-        self.t.notify(handlers, f"cp{c.id}:filed", notices.filed(info, photos))
+        self.t.notify(handlers, f"cp{c.id}:filed", notices.filed(info, photos, self.limits.check_working_days))
         if hazard is not None:  # raised inside a revisit's answers: its own acknowledgement
             self.t.notify([person.id], f"cp{c.id}:objection", [notices.objection_filed(info)])
         return info

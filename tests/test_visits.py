@@ -220,6 +220,9 @@ async def test_an_unscheduled_quarterly_inspection_is_flagged_15_days_before_the
         async with h.app.readonly() as s:
             keys = (await s.execute(select(Reminder.key).where(Reminder.object_type == "project"))).scalars().all()
         assert [k for k in keys if "quarter-" in k] == ["p2:quarter-2026Q4:unscheduled"]  # XC-P001's is booked
+        # Neither register was refreshed this quarter: both are flagged, in the same sweep (000 §14(二)1).
+        assert {k for k in keys if "risks-" in k} == {"p1:risks-2026Q4:unscheduled", "p2:risks-2026Q4:unscheduled"}
+        assert "宛陵湖综合管廊一期: Risk register refreshed in 2026Q4 is not done yet" in texts(h.inbox(emma))
         await h.app.engine.dispose()
 
 

@@ -26,7 +26,7 @@ ABOUT_NAMES = {
 }
 
 
-def filed(info: ComplaintInfo, photos: list[str]) -> list[Item]:
+def filed(info: ComplaintInfo, photos: list[str], check_days: int = 30) -> list[Item]:
     """To the agency's managers: the complaint (or a revisit's objection) with its first photos and the three
     ways to handle it."""
     items: list[Item] = [Photo(sha) for sha in photos[:3]]
@@ -48,7 +48,7 @@ def filed(info: ComplaintInfo, photos: list[str]) -> list[Item]:
             ),
             (
                 ANSWER.option(T("Answer"), info.id),
-                NEEDS_CHECKING.option(T("Needs checking (30 working days)"), info.id),
+                NEEDS_CHECKING.option(T("Needs checking ({n} working days)", n=check_days), info.id),
                 EXTEND.option(T("Ask for more time (once)"), info.id),
             ),
         )
