@@ -22,13 +22,17 @@ from bot.calendar_file import CalendarFileError
 from bot.channels.base import ChannelError
 from bot.channels.wecom import WeComClient
 from bot.config import ConfigError, Settings
+from bot.documents import ledger_xlsx
 from bot.domain.deployment import Deployment
 from bot.domain.rules import RulesError, describe
 from bot.domain.service_plan import SERVICES, ContentError, parse_content
-from storage import admin, agreements, audit, demo, experts, plans, risks, training, visits
+from bot.i18n import normalise_locale
+from bot.ports import Ledger
+from storage import admin, agreements, audit, demo, experts, ledger, plans, risks, training, visits
 from storage.db import make_engine, migrate, sessions
 from storage.hazards import Hazards
 from storage.inbox import Inbox, inbox_url
+from storage.media import MediaStore
 from storage.turn import Turn
 
 
@@ -159,6 +163,17 @@ def parser() -> argparse.ArgumentParser:
     inbox.add_argument("--failed", action="store_true", help="only those that failed for good")
     inbox.add_argument("--retry", type=int, metavar="ID", help="process this one again (the running service takes it)")
     inbox.add_argument("--json", action="store_true")
+
+    rep = sub.add_parser("report", help="documents: the hazard ledger").add_subparsers(dest="sub", required=True)
+    rl = rep.add_parser("ledger", help="隐患排查台账 (.xlsx) of a project, an insurer's projects or a region")
+    where = rl.add_mutually_exclusive_group(required=True)
+    where.add_argument("--project")
+    where.add_argument("--insurer")
+    where.add_argument("--region", help="a region's name or its beginning, e.g. 安徽省宣城市")
+    rl.add_argument("--from", dest="start", required=True, type=_date)
+    rl.add_argument("--to", dest="end", required=True, type=_date)
+    rl.add_argument("--out", required=True, type=Path)
+    rl.add_argument("--locale", default="zh_CN", choices=("zh_CN", "en"))
 
     ag = sub.add_parser("agreement", help="service agreements (004 附件2)").add_subparsers(dest="sub", required=True)
     aa = ag.add_parser("add", help="record a policy's service agreement")
@@ -413,6 +428,8 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
         return await _expert(args, settings)
     elif args.cmd == "agreement":
         return await _agreement(args, settings)
+    elif args.cmd == "report":
+        return await _report(args, settings)
     elif args.cmd == "archive":
         result = await _with_session(settings, audit.verify, write=False)
         if not result.ok:
@@ -526,12 +543,50 @@ def _rules_show(settings: Settings, *, as_json: bool) -> None:
         print(f"{r.key} = {value}  [{r.source}]  {r.clause}\n    {r.what}")
 
 
-async def _due(settings: Settings, project: str | None) -> list[dict[str, Any]]:
-    setup = Deployment(
+def _setup(settings: Settings) -> Deployment:
+    return Deployment(
         tz=ZoneInfo(settings.timezone),
         calendar=calendar_file.load(settings.calendar_file),
         rules=rules_file.load(settings.rules_file),
     )
+
+
+async def _report(args: argparse.Namespace, settings: Settings) -> int:
+    out: Path = args.out
+    if out.suffix.lower() != ".xlsx":
+        raise CliError("the ledger is written as .xlsx: name the file FILE.xlsx")
+    setup = _setup(settings)
+    now = dt.datetime.now(dt.UTC)
+    today = setup.today(now)
+    media = MediaStore(settings.media_dir, settings.media_max_bytes, setup.tz)
+
+    async def read(s: AsyncSession) -> Ledger:
+        ids = await ledger.scope_projects(s, project=args.project, insurer=args.insurer, region=args.region)
+        scope = args.project or args.insurer or args.region
+        return await ledger.read(s, ids, args.start, args.end, setup.tz, setup.calendar, today, scope)
+
+    facts: Ledger = await _with_session(settings, read, write=False)
+
+    def photo(sha: str) -> bytes | None:
+        try:
+            return media.read(sha)
+        except OSError:
+            return None
+
+    def due_soon(deadline: dt.date) -> bool:
+        return today <= deadline and setup.calendar.working_days_between(today, deadline) <= 3
+
+    data = ledger_xlsx.render(facts, normalise_locale(args.locale), photo, today, now.astimezone(setup.tz), due_soon)
+    try:
+        await asyncio.to_thread(out.write_bytes, data)
+    except OSError as exc:
+        raise CliError(f"cannot write {out}: {exc.strerror or exc}") from None
+    print(f"{out}: {len(facts.rows)} hazards, {len(facts.events)} status changes, {len(data)} bytes")
+    return 0
+
+
+async def _due(settings: Settings, project: str | None) -> list[dict[str, Any]]:
+    setup = _setup(settings)
 
     async def report(s: AsyncSession) -> list[dict[str, Any]]:
         return await Hazards(Turn(s, dt.datetime.now(dt.UTC), setup)).due_report(project)

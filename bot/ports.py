@@ -255,6 +255,55 @@ class HazardDraft:
     may_cause_accident: bool = False  # level 2: the authority is told as well (001 §二(二))
 
 
+# --- the hazard ledger (隐患排查台账): facts for bot/documents ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    number: str
+    project: str
+    found_on: dt.date
+    reporter: str
+    location: str
+    group_id: str
+    basis: str
+    description: str
+    level: int
+    major_id: str | None
+    suggestion: str
+    responsible_unit: str
+    responsible: str
+    received: str  # "name yyyy-mm-dd hh:mm" or ""
+    deadline: dt.date
+    rectified_on: dt.date | None
+    reviewer: str
+    result: str  # approved | rejected | ""
+    status: str
+    overdue_working_days: int
+    on_time: bool | None  # closed by the deadline; None while open
+    before: tuple[str, ...] = ()  # photo sha256s
+    after: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LedgerEvent:
+    number: str
+    at: dt.datetime  # local
+    actor: str
+    action: str
+    note: str
+    event_id: int
+
+
+@dataclass(frozen=True)
+class Ledger:
+    scope: str
+    start: dt.date
+    end: dt.date
+    rows: tuple[LedgerRow, ...]
+    events: tuple[LedgerEvent, ...] = ()
+
+
 @dataclass(frozen=True)
 class RiskDraft:
     project_id: int
