@@ -158,11 +158,11 @@ class App:
     def turn(self, s: AsyncSession) -> Turn:
         """A unit of work on `s` now, under this deployment's rules (for the CLI and tests); whoever commits it
         writes its notices first (`await turn.flush()`)."""
-        return Turn(s, self.now(), self.setup)
+        return Turn(s, self.now(), self.setup, media=self.media)
 
     def work(self) -> AbstractAsyncContextManager[Turn]:
         """A turn now in a transaction of its own, committed with its notices when the block ends."""
-        return work(self.sessions, self.now(), self.setup)
+        return work(self.sessions, self.now(), self.setup, self.media)
 
     # --- HTTP --------------------------------------------------------------------------------------------
 

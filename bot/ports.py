@@ -305,6 +305,21 @@ class Ledger:
 
 
 @dataclass(frozen=True)
+class ExportInfo:
+    sha256: str  # the file, stored as media are
+    filename: str
+    rows: int
+    start: dt.date
+    end: dt.date
+
+
+class ReportsPort(Protocol):
+    """Documents asked for in chat."""
+
+    async def ledger(self, person: PersonInfo, project_id: int | None, period_key: str, locale: str) -> ExportInfo: ...
+
+
+@dataclass(frozen=True)
 class RiskDraft:
     project_id: int
     work: str
@@ -464,3 +479,5 @@ class Services(Protocol):
     def broadcasts(self) -> BroadcastsPort: ...
     @property
     def risks(self) -> RisksPort: ...
+    @property
+    def reports(self) -> ReportsPort: ...

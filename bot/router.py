@@ -314,7 +314,7 @@ class Router:
                 await s.flush()
             except IntegrityError:
                 raise _Duplicate from None
-            turn = Turn(s, now, self.config.setup)
+            turn = Turn(s, now, self.config.setup, media=self.media)
             services = SqlServices(turn)
             person = await services.people.account(inc.channel, inc.user_id)
             locale = normalise_locale(

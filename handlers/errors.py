@@ -28,7 +28,14 @@ REASONS: dict[str, str] = {
     "broadcast_no_ack": N_("That broadcast did not ask for read receipts."),
     "revisit_incomplete": N_("Some questions are not answered yet. Please press the button again."),
     "complaint_incomplete": N_("The complaint needs a text. Please start again with /complaint."),
-    "extension_days": N_("An extension is 1 to 30 working days."),
+    "extension_days": N_("That extension is too long."),
+    "risk_incomplete": N_("The risk needs every answer. Please start again with /risk."),
+    "stage": N_("A stage name is 1 to 40 characters."),
+    "period": N_("That period is not one of the buttons."),
+    "export_too_big": N_(
+        "That is more than 2000 hazards: ask the operator for it (anzebot report ledger), or pick "
+        "one project or a shorter period."
+    ),
     "answer_parts": N_("The answer needs all three parts: the request, the facts with their basis, the measures."),
     "sign_in_early": N_("Sign-in opens 30 minutes before the session starts."),
     "sign_in_closed": N_("The session is over; sign-in is closed."),

@@ -105,6 +105,21 @@ class MediaStore:
         tmp.write_bytes(data)
         os.replace(tmp, target)  # atomic: a reader never sees half a file
 
+    async def store_file(self, session: AsyncSession, data: bytes, mime: str) -> str:
+        """A file we made (a ledger, a report): stored as photos are, by its SHA-256, to be sent as a document."""
+        sha = hashlib.sha256(data).hexdigest()
+        await asyncio.to_thread(self._write, sha, data)
+        if await session.get(MediaFile, sha) is None:
+            session.add(MediaFile(sha256=sha, mime=mime, size=len(data), width=0, height=0, taken_at=None))
+        return sha
+
+    def maybe(self, sha256: str) -> bytes | None:
+        """An original's bytes, or None when its file is gone (a document then says so instead)."""
+        try:
+            return self.read(sha256)
+        except OSError:
+            return None
+
     async def store(self, session: AsyncSession, data: bytes, caption: str | None = None) -> StoredMedia:
         if len(data) > self.max_bytes:
             raise MediaRejected("too_large")

@@ -9,6 +9,7 @@ from storage.complaints import Complaints
 from storage.hazards import Hazards
 from storage.people import People
 from storage.plans import Plans
+from storage.reports import Reports
 from storage.revisits import Revisits
 from storage.risks import Risks
 from storage.training import Training
@@ -28,3 +29,4 @@ class SqlServices:
         self.training = Training(turn)
         self.broadcasts = Broadcasts(turn)
         self.risks = Risks(turn)
+        self.reports = Reports(turn)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from bot.domain.deployment import Deployment, Timed
 from bot.messages import Item
 from storage import audit, outbox_store
+from storage.media import MediaStore
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Turn(Timed):
     now: dt.datetime
     setup: Deployment
     notices: list[outbox_store.Notice] = field(default_factory=list, compare=False, repr=False)
+    media: MediaStore | None = field(default=None, compare=False, repr=False)  # photos and generated files
 
     def __post_init__(self) -> None:
         self.s.sync_session.info.setdefault("turns", []).append(self)
@@ -82,10 +84,12 @@ def _unwritten(session: Session) -> None:
 
 
 @asynccontextmanager
-async def work(sessions: async_sessionmaker[AsyncSession], now: dt.datetime, setup: Deployment) -> AsyncIterator[Turn]:
+async def work(
+    sessions: async_sessionmaker[AsyncSession], now: dt.datetime, setup: Deployment, media: MediaStore | None = None
+) -> AsyncIterator[Turn]:
     """A turn in a transaction of its own: when the block ends, its notices are written and it commits."""
     async with sessions() as s, s.begin():
-        turn = Turn(s, now, setup)
+        turn = Turn(s, now, setup, media=media)
         yield turn
         await turn.flush()
 

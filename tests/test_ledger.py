@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from bot.ports import HazardDraft
 from storage.models import Rectification
 from storage.people import person_info
 from storage.services import SqlServices
-from tests.harness import Harness, jpeg
+from tests.harness import Harness, jpeg, texts
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 HOSTILE = '<b>配电箱 & "临时" 线路</b> =SUM(A1) 🙂'
@@ -76,8 +77,8 @@ async def cli(
     return code, out + err
 
 
-def rows(path: Path, sheet: int = 0) -> list[list[Any]]:
-    book = openpyxl.load_workbook(path)
+def rows(path: Path | bytes, sheet: int = 0) -> list[list[Any]]:
+    book = openpyxl.load_workbook(io.BytesIO(path) if isinstance(path, bytes) else path)
     return [list(r) for r in book.worksheets[sheet].iter_rows(values_only=True)]
 
 
@@ -160,3 +161,20 @@ async def test_ledger_errors_are_one_line(
         capsys,
     )
     assert code == 1 and ".xlsx" in printed
+
+
+async def test_export_in_chat_sends_the_ledger_of_my_projects_only(h: Harness, clock: Any) -> None:
+    await report(h, "XC-P001", "配电箱未接地", "生活区", Level.TWO)
+    await report(h, "XC-P002", "基坑临边无防护", "基坑东侧", Level.THREE)  # 陈经理 is not in XC-P002
+    manager = await h.login("陈经理")
+    r = await h.say(manager, "/export")
+    r = await h.pick(manager, "我的全部项目", r)
+    r = await h.pick(manager, "本月", r)
+    assert "隐患排查台账（.xlsx）" in texts(r)
+    r = await h.pick(manager, "生成", r)
+    sent = [m for m in r if m.message.document]
+    assert len(sent) == 1 and "共 1 条隐患" in sent[0].text
+    document = sent[0].message.document
+    assert document is not None and document[1] == "ledger-2026-11-01-2026-11-17.xlsx"
+    table = rows(h.app.media.read(document[0]))
+    assert [r[1] for r in table[1:]] == ["XC-2026-000001"] and table[1][2] == "锦城花园二期 3#–6# 楼"
