@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck unit postgres bench bench-broadcast bench-inbound bench-clock clean locales
+.PHONY: run test fonts lint typecheck unit postgres bench bench-broadcast bench-inbound bench-clock clean locales
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,8 +12,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+FONTS := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
+
+# The fonts documents are printed with (scripts/install-fonts.sh installs Debian's when they are missing).
+fonts:
+	@for f in $(FONTS); do test -f $$f || { scripts/install-fonts.sh; break; }; done
+
 # Runs the service on the embedded defaults (SQLite under var/), seeding the demo data on an empty database.
-run: $(STAMP)
+run: $(STAMP) fonts
 	$(BIN)/anzebot demo
 
 lint: $(STAMP)
@@ -28,7 +34,7 @@ unit: $(STAMP)
 
 # The suite on SQLite, then again on PostgreSQL when its server binaries are on the machine (a throw-away
 # cluster on loopback; see scripts/with-postgres.sh).
-test: lint typecheck unit postgres
+test: fonts lint typecheck unit postgres
 
 postgres: $(STAMP)
 	@if command -v postgres >/dev/null 2>&1; then \

@@ -22,13 +22,14 @@ from bot.calendar_file import CalendarFileError
 from bot.channels.base import ChannelError
 from bot.channels.wecom import WeComClient
 from bot.config import ConfigError, Settings
-from bot.documents import ledger_xlsx
+from bot.documents import forms, ledger_xlsx
+from bot.documents.pdf import DocumentError
 from bot.domain.deployment import Deployment
 from bot.domain.rules import RulesError, describe
 from bot.domain.service_plan import SERVICES, ContentError, parse_content
 from bot.i18n import normalise_locale
-from bot.ports import Ledger
-from storage import admin, agreements, audit, demo, experts, ledger, plans, risks, training, visits
+from bot.ports import HazardRecord, Ledger
+from storage import admin, agreements, audit, demo, experts, hazard_record, ledger, plans, risks, training, visits
 from storage.db import make_engine, migrate, sessions
 from storage.hazards import Hazards
 from storage.inbox import Inbox, inbox_url
@@ -174,6 +175,11 @@ def parser() -> argparse.ArgumentParser:
     rl.add_argument("--to", dest="end", required=True, type=_date)
     rl.add_argument("--out", required=True, type=Path)
     rl.add_argument("--locale", default="zh_CN", choices=("zh_CN", "en"))
+    for name, what in (("notice", "风险隐患整改提示单"), ("recheck", "复查记录单")):
+        form = rep.add_parser(name, help=f"{what} of one hazard (.pdf)")
+        form.add_argument("number", help="XC-2026-000123")
+        form.add_argument("--out", required=True, type=Path)
+        form.add_argument("--locale", default="zh_CN", choices=("zh_CN", "en"))
 
     ag = sub.add_parser("agreement", help="service agreements (004 附件2)").add_subparsers(dest="sub", required=True)
     aa = ag.add_parser("add", help="record a policy's service agreement")
@@ -551,7 +557,33 @@ def _setup(settings: Settings) -> Deployment:
     )
 
 
+async def _form(args: argparse.Namespace, settings: Settings) -> int:
+    out: Path = args.out
+    if out.suffix.lower() != ".pdf":
+        raise CliError("the form is written as .pdf: name the file FILE.pdf")
+    setup = _setup(settings)
+    media = MediaStore(settings.media_dir, settings.media_max_bytes, setup.tz)
+    facts: HazardRecord = await _with_session(
+        settings, lambda s: hazard_record.record(s, args.number, setup.tz, setup.calendar), write=False
+    )
+    make = forms.notice if args.sub == "notice" else forms.recheck
+    try:
+        data = await asyncio.to_thread(
+            make, facts, normalise_locale(args.locale), media.maybe, dt.datetime.now(setup.tz)
+        )
+    except DocumentError as exc:
+        raise CliError(str(exc)) from None
+    try:
+        await asyncio.to_thread(out.write_bytes, data)
+    except OSError as exc:
+        raise CliError(f"cannot write {out}: {exc.strerror or exc}") from None
+    print(f"{out}: {args.sub} of {facts.number}, {len(data)} bytes")
+    return 0
+
+
 async def _report(args: argparse.Namespace, settings: Settings) -> int:
+    if args.sub in ("notice", "recheck"):
+        return await _form(args, settings)
     out: Path = args.out
     if out.suffix.lower() != ".xlsx":
         raise CliError("the ledger is written as .xlsx: name the file FILE.xlsx")

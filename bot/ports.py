@@ -305,6 +305,54 @@ class Ledger:
 
 
 @dataclass(frozen=True)
+class PhotoRef:
+    sha256: str
+    taken_at: dt.datetime | None  # EXIF, local time, when the photo carried it
+    received_at: dt.datetime  # local time
+
+
+@dataclass(frozen=True)
+class RectRecord:
+    submitted_by: str
+    submitted_at: dt.datetime  # local
+    note: str
+    photos: tuple[PhotoRef, ...]
+    decision: str | None  # approved | rejected | None (waiting)
+    decided_by: str
+    decided_at: dt.datetime | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class HazardRecord:
+    """One hazard as its notice (整改通知单) and re-inspection record (复查记录单) print it."""
+
+    number: str
+    project: str
+    address: str
+    insurer: str
+    agency: str
+    construction_unit: str
+    responsible: str
+    reporter: str
+    found_at: dt.datetime  # local
+    level: int
+    group_id: str
+    basis: str
+    description: str
+    location: str
+    suggestion: str
+    deadline: dt.date
+    deadline_working_days: int
+    stop_work: bool
+    received_by: str
+    received_at: dt.datetime | None
+    status: str
+    photos: tuple[PhotoRef, ...]
+    rectifications: tuple[RectRecord, ...]
+
+
+@dataclass(frozen=True)
 class ExportInfo:
     sha256: str  # the file, stored as media are
     filename: str

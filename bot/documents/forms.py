@@ -1,0 +1,140 @@
+"""The rectification notice (风险隐患整改提示单, 000 附件3) and the re-inspection record (复查记录单) of one hazard,
+in the reader's language: the seed forms' fields, the photos with their capture and receipt times, and what was
+confirmed in chat printed where the forms have signatures — who pressed which button and when, or "not signed"."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+
+from bot.documents.pdf import Form, PhotoIn, Section, render
+from bot.domain.taxonomy import taxonomy
+from bot.i18n import N_, T, translate
+from bot.notices.hazards import LEVEL_NAMES, STATUS_NAMES
+from bot.ports import HazardRecord, PhotoRef, RectRecord
+
+NOT_SIGNED = N_("not signed")
+DECISIONS = {"approved": N_("passed"), "rejected": N_("failed"), None: N_("waiting for the re-inspection")}
+
+Loader = Callable[[str], bytes | None]
+
+
+def _when(moment: dt.datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment is not None else ""
+
+
+def _photos(refs: tuple[PhotoRef, ...], load: Loader, tr: Callable[..., str], label: str) -> tuple[PhotoIn, ...]:
+    out = []
+    for n, p in enumerate(refs, 1):
+        taken = tr(N_("taken {at}"), at=_when(p.taken_at)) if p.taken_at else tr(N_("no capture time"))
+        received = tr(N_("received {at}"), at=_when(p.received_at))
+        caption = f"{label} {n} · {taken} · {received} · {p.sha256[:12]}"
+        out.append(PhotoIn(load(p.sha256), caption, f"{label} {n}"))
+    return tuple(out)
+
+
+def _missing(refs: tuple[PhotoRef, ...], load: Loader, tr: Callable[..., str]) -> list[tuple[str, str]]:
+    gone = [p.sha256[:12] for p in refs if load(p.sha256) is None]
+    return [(tr(N_("Photos missing")), " ".join(gone))] if gone else []
+
+
+def _head(r: HazardRecord, tr: Callable[..., str], locale: str) -> list[tuple[str, str]]:
+    group = taxonomy().group(r.group_id)
+    return [
+        (tr(N_("Number")), r.number),
+        (tr(N_("Project")), r.project),
+        (tr(N_("Address")), r.address),
+        (tr(N_("Insurer")), r.insurer),
+        (tr(N_("Service agency")), r.agency),
+        (tr(N_("Found on")), _when(r.found_at)),
+        (tr(N_("Reported by")), r.reporter),
+        (tr(N_("Location")), r.location),
+        (tr(N_("Category")), group.name.get(locale) if group else r.group_id),
+        (tr(N_("Description")), r.description),
+        (tr(N_("Level")), tr(LEVEL_NAMES[r.level])),
+        (tr(N_("Basis")), r.basis or "—"),
+    ]
+
+
+def _footer(r: HazardRecord, kind: str, tr: Callable[..., str]) -> str:
+    """A short id of the printed facts: the same record prints the same id."""
+    digest = hashlib.sha256(repr((kind, r)).encode()).hexdigest()[:16]
+    return tr(N_("anzebot · {number} · document id {id}"), number=r.number, id=digest)
+
+
+def notice(r: HazardRecord, locale: str, load: Loader, at: dt.datetime) -> bytes:
+    def tr(key: str, **params: object) -> str:
+        return translate(T(key, **params), locale)
+
+    contingency = tr(N_("Stop work at the location at once and keep people out until the re-inspection passes."))
+    fields = [
+        *_head(r, tr, locale),
+        (tr(N_("Responsible unit")), r.construction_unit),
+        (tr(N_("Responsible person")), r.responsible),
+        (tr(N_("Rectification measures")), r.suggestion),
+        (
+            tr(N_("Time limit")),
+            tr(N_("{date} ({n} working days)"), date=r.deadline.isoformat(), n=r.deadline_working_days),
+        ),
+        (tr(N_("Contingency")), contingency if r.stop_work else "—"),
+        *_missing(r.photos, load, tr),
+    ]
+    receipt = Section(
+        tr(N_("Receipt")),
+        (
+            (tr(N_("Signed for by")), r.received_by or tr(NOT_SIGNED)),
+            (tr(N_("Signed at")), _when(r.received_at) or tr(NOT_SIGNED)),
+            (tr(N_("How")), tr(N_("pressed “Sign for it” in chat")) if r.received_at else "—"),
+        ),
+    )
+    form = Form(
+        tr(N_("Hazard rectification notice")),
+        tr(N_("Issued {at}"), at=_when(r.found_at)),
+        tuple(fields),
+        _footer(r, "notice", tr),
+        "zh" if locale.startswith("zh") else "en",
+        _photos(r.photos, load, tr, tr(N_("Before"))),
+        (receipt,),
+    )
+    return render(form, at)
+
+
+def _round(n: int, x: RectRecord, load: Loader, tr: Callable[..., str]) -> Section:
+    fields = [
+        (tr(N_("Submitted by")), x.submitted_by),
+        (tr(N_("Submitted at")), _when(x.submitted_at)),
+        (tr(N_("What was done")), x.note or "—"),
+        (tr(N_("Re-inspection result")), tr(DECISIONS.get(x.decision, DECISIONS[None]))),
+        (tr(N_("Reason")), x.reason or "—"),
+        (tr(N_("Re-inspected by")), x.decided_by or tr(NOT_SIGNED)),
+        (tr(N_("Re-inspected at")), _when(x.decided_at) or tr(NOT_SIGNED)),
+        *_missing(x.photos, load, tr),
+    ]
+    return Section(tr(N_("Round {n}"), n=n), tuple(fields), _photos(x.photos, load, tr, tr(N_("After"))))
+
+
+def recheck(r: HazardRecord, locale: str, load: Loader, at: dt.datetime) -> bytes:
+    def tr(key: str, **params: object) -> str:
+        return translate(T(key, **params), locale)
+
+    fields = [
+        *_head(r, tr, locale),
+        (tr(N_("Rectification measures")), r.suggestion),
+        (tr(N_("Deadline")), r.deadline.isoformat()),
+        (tr(N_("Status")), tr(STATUS_NAMES[r.status]) if r.status in STATUS_NAMES else r.status),
+        *_missing(r.photos, load, tr),
+    ]
+    rounds = tuple(_round(n, x, load, tr) for n, x in enumerate(r.rectifications, 1))
+    if not rounds:
+        rounds = (Section(tr(N_("Round {n}"), n=1), ((tr(N_("Submitted by")), tr(N_("nothing submitted yet"))),)),)
+    form = Form(
+        tr(N_("Hazard re-inspection record")),
+        tr(N_("Printed {at}"), at=_when(at)),
+        tuple(fields),
+        _footer(r, "recheck", tr),
+        "zh" if locale.startswith("zh") else "en",
+        _photos(r.photos, load, tr, tr(N_("Before"))),
+        rounds,
+    )
+    return render(form, at)
