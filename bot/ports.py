@@ -365,6 +365,7 @@ class ReportsPort(Protocol):
     """Documents asked for in chat."""
 
     async def ledger(self, person: PersonInfo, project_id: int | None, period_key: str, locale: str) -> ExportInfo: ...
+    async def hazard_form(self, person: PersonInfo, hazard_id: int, kind: str, locale: str) -> ExportInfo: ...
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from bot.domain.levels import Status
 from bot.i18n import N_, T
-from bot.messages import Button, Card, Msg, Option, Photo
+from bot.messages import Button, Card, Document, Msg, Option, Photo
 from bot.notices.common import late_mark
 from bot.notices.hazards import (
     ACKNOWLEDGE,
     DETAILS,
+    PRINT,
     RECEIVE,
     hazard_fields,
     level_label,
@@ -116,6 +117,9 @@ async def show(ctx: Known, ref: str | int) -> None:
     pending = await area.pending_rectification(h.id)
     if h.status == Status.SUBMITTED and pending and await area.can_review(ctx.person, h):
         options += review_options(pending.id)
+    options.append(PRINT.option(T("Notice (PDF)"), h.id, "notice"))
+    if rects:
+        options.append(PRINT.option(T("Re-inspection record (PDF)"), h.id, "recheck"))
     ctx.send(*(Photo(sha, T("Hazard photo")) for sha in h.photos))
     for r in rects:
         ctx.send(*(Photo(sha, T("Rectification photo")) for sha in r.photos))
@@ -150,6 +154,18 @@ async def acknowledge(ctx: Known, args: tuple[str, ...]) -> None:
     h = await ctx.attempt(ctx.services.hazards.acknowledge(ctx.person, ref)) if ref is not None else None
     if h is not None:
         ctx.say(T("Acknowledged: you have received the same-day report of {number}.", number=h.number))
+
+
+@action(PRINT)
+async def print_form(ctx: Known, args: tuple[str, ...]) -> None:
+    ref = ctx.button_id(args)
+    kind = args[1] if len(args) > 1 else ""
+    if ref is None or kind not in ("notice", "recheck"):
+        ctx.refuse(T("That button is no longer valid."))
+        return
+    info = await ctx.attempt(ctx.services.reports.hazard_form(ctx.person, ref, kind, ctx.locale))
+    if info is not None:
+        ctx.send(Document(info.sha256, info.filename))
 
 
 @action(RECEIVE)

@@ -196,7 +196,7 @@ class Invite(Base):
 class MediaFile(Base):
     __tablename__ = "media"
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
-    mime: Mapped[str] = mapped_column(String(50))
+    mime: Mapped[str] = mapped_column(String(100))  # generated files too: an .xlsx's type is 65 characters
     size: Mapped[int] = mapped_column(BigInteger)
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)

@@ -6,14 +6,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from bot.documents import ledger_xlsx
+from bot.documents import forms, ledger_xlsx
 from bot.domain.obligations import add_months, quarter_of
 from bot.ports import AccessDenied, ExportInfo, PersonInfo, ServiceError
-from storage import ledger, members
+from storage import hazard_record, ledger, members
+from storage.hazards import Hazards
 from storage.models import Project
 from storage.turn import Area
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PDF = "application/pdf"
 CHAT_ROWS = 2000  # more than this is the operator's (`anzebot report ledger`): a turn must stay short
 PERIODS = ("month", "last-month", "quarter", "year")
 
@@ -34,6 +36,21 @@ def period(key: str, today: dt.date) -> tuple[dt.date, dt.date]:
 
 
 class Reports(Area):
+    async def hazard_form(self, person: PersonInfo, hazard_id: int, kind: str, locale: str) -> ExportInfo:
+        """The notice (kind "notice") or the re-inspection record ("recheck") of a hazard the person may see."""
+        if kind not in ("notice", "recheck"):
+            raise ServiceError("period")
+        h = await Hazards(self.t).find(person, hazard_id)  # the same reach as /hazard
+        facts = await hazard_record.record(self.s, h.number, self.t.tz, self.t.calendar)
+        media = self.t.media
+        assert media is not None
+        make = forms.notice if kind == "notice" else forms.recheck
+        data = await asyncio.to_thread(make, facts, locale, media.maybe, self.now.astimezone(self.t.tz))
+        sha = await media.store_file(self.s, data, PDF)
+        await self.t.audit(f"report.{kind}", "hazard", h.id, actor=person.id, data={"sha256": sha})
+        today = self.t.today
+        return ExportInfo(sha, f"{h.number}-{kind}.pdf", 1, today, today)
+
     async def ledger(self, person: PersonInfo, project_id: int | None, period_key: str, locale: str) -> ExportInfo:
         mine = sorted(await members.projects_of(self.s, person.id))
         if project_id is not None and project_id not in mine:

@@ -100,3 +100,28 @@ def test_no_cjk_font_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.setattr(pdf, "FONT_DIRS", (tmp_path,))
     with pytest.raises(DocumentError, match="install Debian's fonts-noto-cjk"):
         pdf.render(Form("标题", "", (), "", "zh"), dt.datetime(2026, 11, 17, tzinfo=TZ))
+
+
+async def test_the_forms_come_to_the_chat_from_the_hazard_card(h: Harness, clock: Any) -> None:
+    first = await report(h, "XC-P001", "临边无防护", "1#楼5层", Level.TWO)
+    other = await report(h, "XC-P002", "基坑临边无防护", "基坑东侧", Level.THREE)
+    manager = await h.login("陈经理")
+    r = await h.say(manager, "/hazard XC-2026-000001")
+    labels = [label for m in r for _, label in m.message.offers]
+    assert "整改通知单（PDF）" in labels and "复查记录单（PDF）" not in labels  # nothing re-inspected yet
+    r = await h.pick(manager, "整改通知单（PDF）", r)
+    [sent] = [m for m in r if m.message.document]
+    document = sent.message.document
+    assert document is not None and document[1] == "XC-2026-000001-notice.pdf"
+    text, _ = text_and_fonts(h.app.media.read(document[0]))
+    assert "风险隐患整改提示单" in text and "临边无防护" in text
+    r = await h.press(manager, f"pdf:{other}:notice")  # another project's hazard: as if it did not exist
+    assert not [m for m in r if m.message.document] and "未找到" in "".join(m.text for m in r)
+    await rectify_and_close(h, first)
+    await h.app.dispatcher.drain()  # the approval's notices first: the card below is then the latest message
+    r = await h.say(manager, "/hazard XC-2026-000001")
+    r = await h.pick(manager, "复查记录单（PDF）", r)
+    [sent] = [m for m in r if m.message.document]
+    assert sent.message.document is not None
+    text, _ = text_and_fonts(h.app.media.read(sent.message.document[0]))
+    assert "隐患复查记录单" in text and "复查结论通过" in text

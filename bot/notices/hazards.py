@@ -14,6 +14,7 @@ RECTIFY = Button("rect")  # rect:<hazard>
 DETAILS = Button("h")  # h:<hazard>
 ACKNOWLEDGE = Button("ack")  # ack:<hazard>
 RECEIVE = Button("rcv")  # rcv:<hazard>: the responsible unit signs for the notice (签收)
+PRINT = Button("pdf")  # pdf:<hazard>:notice|recheck: the form as a PDF document in this chat
 REVIEW = Button("rv")  # rv:<rectification>:ok|no
 
 LEVEL_NAMES: dict[int, str] = {

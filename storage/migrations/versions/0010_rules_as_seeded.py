@@ -28,6 +28,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("media", schema=None) as batch_op:  # generated documents: the .xlsx type is long
+        batch_op.alter_column("mime", type_=sa.String(length=100), existing_type=sa.String(length=50))
     op.create_table(
         "risk_entries",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -106,6 +108,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("media", schema=None) as batch_op:
+        batch_op.alter_column("mime", type_=sa.String(length=50), existing_type=sa.String(length=100))
     with op.batch_alter_table("projects", schema=None) as batch_op:
         batch_op.drop_column("stage_changed_at")
     op.drop_index("ix_risk_checks_risk_id", table_name="risk_checks")
