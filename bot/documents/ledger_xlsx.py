@@ -74,6 +74,7 @@ def thumbnail(data: bytes) -> bytes | None:
     """A 160×120 JPEG of a photo, or None when the bytes are not a readable image."""
     try:
         with Image.open(io.BytesIO(data)) as img:
+            img.draft("RGB", (THUMB[0] * 2, THUMB[1] * 2))  # a JPEG decodes at 1/2…1/8 scale: 5–10× faster
             img.thumbnail(THUMB)
             out = io.BytesIO()
             img.convert("RGB").save(out, "JPEG", quality=80)
@@ -101,6 +102,15 @@ def render(
 
     def tr(key: str, **params: object) -> str:
         return translate(T(key, **params), locale)
+
+    thumbs: dict[str, bytes | None] = {}
+
+    def small(sha: str) -> bytes | None:
+        """Each photo is read and shrunk once, however many rows show it."""
+        if sha not in thumbs:
+            data = photo(sha)
+            thumbs[sha] = thumbnail(data) if data is not None else None
+        return thumbs[sha]
 
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_urls": False, "strings_to_formulas": False})
@@ -155,7 +165,7 @@ def render(
             else:
                 sheet.write_string(n, col, value, style)
         for col, shas in ((len(values), r.before), (len(values) + 1, r.after)):
-            _photo_cell(sheet, n, col, shas, photo, style, tr)
+            _photo_cell(sheet, n, col, shas, small, style, tr)
 
     events = book.add_worksheet(tr(N_("Status changes"))[:31])
     events.repeat_rows(0)
@@ -206,7 +216,7 @@ def _photo_cell(
     row: int,
     col: int,
     shas: tuple[str, ...],
-    photo: Callable[[str], bytes | None],
+    small: Callable[[str], bytes | None],
     style: Any,
     tr: Callable[..., str],
 ) -> None:
@@ -214,10 +224,9 @@ def _photo_cell(
     refs = " ".join(sha[:12] for sha in shas)
     sheet.write_string(row, col, f"{len(shas)}: {refs}" if shas else "", style)
     for sha in shas[:1]:
-        data = photo(sha)
-        small = thumbnail(data) if data is not None else None
-        if small is None:
+        thumb = small(sha)
+        if thumb is None:
             sheet.write_string(row, col, tr(N_("photo missing: {ref}"), ref=sha[:12]), style)
             continue
-        options = {"image_data": io.BytesIO(small), "x_offset": 2, "y_offset": 14, "object_position": 1}
+        options = {"image_data": io.BytesIO(thumb), "x_offset": 2, "y_offset": 14, "object_position": 1}
         sheet.insert_image(row, col, f"{sha[:12]}.jpg", options)
