@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test fonts lint typecheck unit postgres bench bench-broadcast bench-inbound bench-clock clean locales
+.PHONY: run test fonts lint typecheck unit postgres bench bench-broadcast bench-inbound bench-clock bench-reports clean locales
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.outbox_throughput
 	$(BIN)/python -m bench.flow_latency
 	$(BIN)/python -m bench.statements
+
+# The yearly ledger of 10,000 hazards with 20,000 photos, and one hazard's PDF forms (~2 min, most of it seeding).
+bench-reports: $(STAMP) fonts
+	$(BIN)/python -m bench.reports
 
 # 7,000 chats through `anzebot run` against fake platforms enforcing the limits, straight and killed (~9 min).
 bench-broadcast: $(STAMP)

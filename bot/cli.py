@@ -28,8 +28,21 @@ from bot.domain.deployment import Deployment
 from bot.domain.rules import RulesError, describe
 from bot.domain.service_plan import SERVICES, ContentError, parse_content
 from bot.i18n import normalise_locale
-from bot.ports import HazardRecord, Ledger
-from storage import admin, agreements, audit, demo, experts, hazard_record, ledger, plans, risks, training, visits
+from bot.ports import HazardRecord, Ledger, PlanRecord
+from storage import (
+    admin,
+    agreements,
+    audit,
+    demo,
+    experts,
+    hazard_record,
+    ledger,
+    plan_record,
+    plans,
+    risks,
+    training,
+    visits,
+)
 from storage.db import make_engine, migrate, sessions
 from storage.hazards import Hazards
 from storage.inbox import Inbox, inbox_url
@@ -175,6 +188,10 @@ def parser() -> argparse.ArgumentParser:
     rl.add_argument("--to", dest="end", required=True, type=_date)
     rl.add_argument("--out", required=True, type=Path)
     rl.add_argument("--locale", default="zh_CN", choices=("zh_CN", "en"))
+    rp = rep.add_parser("plan", help="事故预防技术服务方案 of a project (.pdf)")
+    rp.add_argument("--project", required=True)
+    rp.add_argument("--out", required=True, type=Path)
+    rp.add_argument("--locale", default="zh_CN", choices=("zh_CN", "en"))
     for name, what in (("notice", "风险隐患整改提示单"), ("recheck", "复查记录单")):
         form = rep.add_parser(name, help=f"{what} of one hazard (.pdf)")
         form.add_argument("number", help="XC-2026-000123")
@@ -563,26 +580,35 @@ async def _form(args: argparse.Namespace, settings: Settings) -> int:
         raise CliError("the form is written as .pdf: name the file FILE.pdf")
     setup = _setup(settings)
     media = MediaStore(settings.media_dir, settings.media_max_bytes, setup.tz)
-    facts: HazardRecord = await _with_session(
-        settings, lambda s: hazard_record.record(s, args.number, setup.tz, setup.calendar), write=False
-    )
-    make = forms.notice if args.sub == "notice" else forms.recheck
+    locale, now = normalise_locale(args.locale), dt.datetime.now(setup.tz)
     try:
-        data = await asyncio.to_thread(
-            make, facts, normalise_locale(args.locale), media.maybe, dt.datetime.now(setup.tz)
-        )
+        if args.sub == "plan":
+
+            async def read_plan(s: AsyncSession) -> PlanRecord:
+                return await plan_record.record(s, await plan_record.current(s, args.project), setup.tz)
+
+            plan_facts: PlanRecord = await _with_session(settings, read_plan, write=False)
+            data = await asyncio.to_thread(forms.plan, plan_facts, locale, now)
+            what = f"the service plan of {args.project}"
+        else:
+            facts: HazardRecord = await _with_session(
+                settings, lambda s: hazard_record.record(s, args.number, setup.tz, setup.calendar), write=False
+            )
+            make = forms.notice if args.sub == "notice" else forms.recheck
+            data = await asyncio.to_thread(make, facts, locale, media.maybe, now)
+            what = f"{args.sub} of {facts.number}"
     except DocumentError as exc:
         raise CliError(str(exc)) from None
     try:
         await asyncio.to_thread(out.write_bytes, data)
     except OSError as exc:
         raise CliError(f"cannot write {out}: {exc.strerror or exc}") from None
-    print(f"{out}: {args.sub} of {facts.number}, {len(data)} bytes")
+    print(f"{out}: {what}, {len(data)} bytes")
     return 0
 
 
 async def _report(args: argparse.Namespace, settings: Settings) -> int:
-    if args.sub in ("notice", "recheck"):
+    if args.sub in ("notice", "recheck", "plan"):
         return await _form(args, settings)
     out: Path = args.out
     if out.suffix.lower() != ".xlsx":
@@ -608,12 +634,18 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
     def due_soon(deadline: dt.date) -> bool:
         return today <= deadline and setup.calendar.working_days_between(today, deadline) <= 3
 
-    data = ledger_xlsx.render(facts, normalise_locale(args.locale), photo, today, now.astimezone(setup.tz), due_soon)
+    def write() -> int:
+        with out.open("wb") as target:  # straight into the file: no second copy of a large workbook in memory
+            ledger_xlsx.write(
+                target, facts, normalise_locale(args.locale), photo, today, now.astimezone(setup.tz), due_soon
+            )
+        return out.stat().st_size
+
     try:
-        await asyncio.to_thread(out.write_bytes, data)
+        size = await asyncio.to_thread(write)
     except OSError as exc:
         raise CliError(f"cannot write {out}: {exc.strerror or exc}") from None
-    print(f"{out}: {len(facts.rows)} hazards, {len(facts.events)} status changes, {len(data)} bytes")
+    print(f"{out}: {len(facts.rows)} hazards, {len(facts.events)} status changes, {size} bytes")
     return 0
 
 

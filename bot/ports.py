@@ -353,6 +353,25 @@ class HazardRecord:
 
 
 @dataclass(frozen=True)
+class PlanRecord:
+    """A service plan as its document (事故预防技术服务方案, 000 附件1; 004 附件3) prints it."""
+
+    project: str
+    address: str
+    insurer: str
+    agency: str
+    policy: str
+    services: tuple[str, ...]
+    content: dict[str, str]
+    experts: tuple[tuple[str, str, str], ...]  # name, title, specialities
+    leader: str
+    agreed_by: str
+    agreed_at: dt.datetime | None  # local
+    confirmed_by: str
+    confirmed_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
 class ExportInfo:
     sha256: str  # the file, stored as media are
     filename: str

@@ -4,12 +4,14 @@ a full inspection each quarter. The clock flags a quarter whose full inspection 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.documents import forms
 from bot.domain import escalation
 from bot.domain.obligations import (
     SEEDS_GROUPS,
@@ -25,7 +27,7 @@ from bot.domain.rules import ExpertGroups
 from bot.domain.service_plan import PARTS, services_problem
 from bot.notices import visits as notices
 from bot.ports import AccessDenied, Conflict, NotFound, ObligationInfo, PersonInfo, PlanInfo
-from storage import agreements, audit, experts, members, risks, schedule
+from storage import agreements, audit, experts, members, plan_record, risks, schedule
 from storage.admin import AdminError, find_person, find_project
 from storage.models import (
     Attendance,
@@ -251,9 +253,20 @@ class Plans(Area):
         if plan.status != "agreed":  # a draft waits for the insured's agreement first
             raise Conflict(plan.status)
         plan.status, plan.confirmed_by, plan.confirmed_at = "confirmed", person.id, self.now
-        await self.t.audit("plan.confirmed", "project", plan.project_id, actor=person.id, data={"plan": plan.id})
+        await self.s.flush()
         project = await self.s.get(Project, plan.project_id)
         assert project is not None
+        data: dict[str, object] = {"plan": plan.id}
+        if self.t.media is not None:  # the plan as a document, to both sides (000 附件1; 004 附件3)
+            facts = await plan_record.record(self.s, plan.id, self.t.tz)
+            # The copy both sides keep is in Chinese, whoever pressed the button (`anzebot report plan --locale en`).
+            pdf = await asyncio.to_thread(forms.plan, facts, "zh_CN", self.now.astimezone(self.t.tz))
+            sha = await self.t.media.store_file(self.s, pdf, "application/pdf")
+            data["document"] = sha
+            both = await members.with_roles(self.s, plan.project_id, {Role.INSURER, *INSURED})
+            item = notices.plan_document(sha, f"{project.code}-service-plan.pdf", project.name)
+            self.t.notify(both, f"plan{plan.id}:document", [item])
+        await self.t.audit("plan.confirmed", "project", plan.project_id, actor=person.id, data=data)
         return project.name
 
     async def sweep(self, limit: int) -> Swept:

@@ -4,11 +4,13 @@ National Day owes its material, report, revisit and archive on the right working
 from __future__ import annotations
 
 import datetime as dt
+import io
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from bot.render import RICH
@@ -86,6 +88,15 @@ async def test_plan_is_validated_then_confirmed_by_the_insurer_only(db_url: str,
         assert "没有此操作权限" in texts(r)
         r = await h.pick(insurer, "确认方案", [card])
         assert "服务方案已确认" in texts(r)
+        await h.app.dispatcher.drain()
+        # 000 附件1, 004 附件3: the plan as a document, to both sides.
+        for user in (insurer, manager):
+            [doc] = [m.message.document for m in h.inbox(user) if m.message.document]
+            assert doc is not None and doc[1] == "XC-P001-service-plan.pdf"
+        text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(h.app.media.read(doc[0]))).pages)
+        text = text.replace(" ", "")
+        assert "事故预防技术服务方案" in text and "重大事故隐患动态清零" in text and "AZX-2026-0001" in text
+        assert "投保单位确认人陈经理" in text and "承保机构确认人周保险" in text and "王建国高级工程师" in text
         r = await h.pick(insurer, "确认方案", [card])
         assert "已处理过，当前状态：已确认" in texts(r)
         async with h.app.readonly() as s:

@@ -12,7 +12,8 @@ from bot.documents.pdf import Form, PhotoIn, Section, render
 from bot.domain.taxonomy import taxonomy
 from bot.i18n import N_, T, translate
 from bot.notices.hazards import LEVEL_NAMES, STATUS_NAMES
-from bot.ports import HazardRecord, PhotoRef, RectRecord
+from bot.notices.visits import PLAN_PARTS, SERVICE_NAMES
+from bot.ports import HazardRecord, PhotoRef, PlanRecord, RectRecord
 
 NOT_SIGNED = N_("not signed")
 DECISIONS = {"approved": N_("passed"), "rejected": N_("failed"), None: N_("waiting for the re-inspection")}
@@ -136,5 +137,47 @@ def recheck(r: HazardRecord, locale: str, load: Loader, at: dt.datetime) -> byte
         "zh" if locale.startswith("zh") else "en",
         _photos(r.photos, load, tr, tr(N_("Before"))),
         rounds,
+    )
+    return render(form, at)
+
+
+def plan(r: PlanRecord, locale: str, at: dt.datetime) -> bytes:
+    """The service plan (000 附件1; 004 附件3): the parties, the content, the expert group, the agreement and the
+    confirmation recorded in chat ("not signed" where they are missing)."""
+
+    def tr(key: str, **params: object) -> str:
+        return translate(T(key, **params), locale)
+
+    head = (
+        (tr(N_("Project")), r.project),
+        (tr(N_("Address")), r.address),
+        (tr(N_("Insurer")), r.insurer),
+        (tr(N_("Policy")), r.policy),
+        (tr(N_("Service agency")), r.agency),
+        (tr(N_("Services")), "、".join(tr(SERVICE_NAMES.get(x, x)) for x in r.services)),
+    )
+    content = tuple((tr(name), r.content[key]) for key, name in PLAN_PARTS.items() if r.content.get(key))
+    group = tuple(
+        (name, " · ".join(x for x in (title, specialities) if x) or "—") for name, title, specialities in r.experts
+    )
+    signed = (
+        (tr(N_("Agreed by the insured")), r.agreed_by or tr(NOT_SIGNED)),
+        (tr(N_("Agreed at")), _when(r.agreed_at) or tr(NOT_SIGNED)),
+        (tr(N_("Confirmed by the insurer")), r.confirmed_by or tr(NOT_SIGNED)),
+        (tr(N_("Confirmed at")), _when(r.confirmed_at) or tr(NOT_SIGNED)),
+    )
+    digest = hashlib.sha256(repr(("plan", r)).encode()).hexdigest()[:16]
+    form = Form(
+        tr(N_("Accident prevention service plan")),
+        tr(N_("Printed {at}"), at=_when(at)),
+        head,
+        tr(N_("anzebot · {number} · document id {id}"), number=r.project, id=digest),
+        "zh" if locale.startswith("zh") else "en",
+        (),
+        (
+            Section(tr(N_("Service plan")), content),
+            Section(tr(N_("Expert group (leader: {leader})"), leader=r.leader), group),
+            Section(tr(N_("Agreement and confirmation")), signed),
+        ),
     )
     return render(form, at)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.i18n import N_, T
-from bot.messages import Button, Card, Choices, Label, Msg, Text
+from bot.messages import Button, Card, Choices, Document, Label, Msg, Text
 from bot.notices.common import late_mark
 
 CONFIRM_PLAN = Button("plan")  # plan:<plan>: the insurer confirms
@@ -18,6 +18,21 @@ VISIT_TASKS: dict[str, str] = {
     "revisit": N_("Revisit of the insured"),
     "archive": N_("Records confirmed and archived"),
 }
+
+
+SERVICE_NAMES = {  # 004 附件2/3: what a plan or an agreement may contain
+    "inspection": N_("hazard inspection"),
+    "risk_assessment": N_("risk identification and assessment"),
+    "training": N_("safety training"),
+    "drill": N_("emergency drills"),
+    "standardisation": N_("safety standardisation"),
+    "emergency_plan": N_("emergency plans"),
+    "technology": N_("safety technology"),
+}
+
+
+def plan_document(sha256: str, filename: str, project: str) -> Document:
+    return Document(sha256, filename, T("The confirmed service plan of {project}.", project=project))
 
 
 PLAN_PARTS = {
