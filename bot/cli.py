@@ -284,7 +284,10 @@ async def _training(args: argparse.Namespace, settings: Settings) -> None:
         )
         print(f"recorded {args.hours:g} h for {args.person} in {args.year}")
     else:
-        text = await asyncio.to_thread(Path(args.file).read_text, "utf-8-sig")
+        try:
+            text = await asyncio.to_thread(Path(args.file).read_text, "utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f"cannot read {args.file}: {getattr(exc, 'strerror', None) or exc}") from None
         n = await _with_session(settings, lambda s: training.import_hours(s, text, Path(args.file).name, now))
         print(f"imported {n} rows")
 
@@ -653,6 +656,8 @@ async def _due(settings: Settings, project: str | None) -> list[dict[str, Any]]:
     setup = _setup(settings)
 
     async def report(s: AsyncSession) -> list[dict[str, Any]]:
+        if project:
+            await admin.find_project(s, project)  # an unknown code is an error, not "nothing open"
         return await Hazards(Turn(s, dt.datetime.now(dt.UTC), setup)).due_report(project)
 
     result: list[dict[str, Any]] = await _with_session(settings, report, write=False)
@@ -705,6 +710,7 @@ async def _noop() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # "will assume non-transactional DDL" on every command
     args = parser().parse_args(argv)
     try:
         settings = Settings()

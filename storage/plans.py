@@ -50,6 +50,34 @@ INSURED = frozenset({Role.PROJECT_MANAGER})  # the insured's representative on t
 TIED_UNITS = (OrgKind.CONSTRUCTION.value, OrgKind.SUPERVISION.value, OrgKind.OWNER.value)
 
 
+def _readable(problem: str, names: dict[int, str], rules: ExpertGroups) -> str:
+    """One problem code of `expert_group_problems` in the operator's words, people by name."""
+    code, _, rest = problem.partition(":")
+    who = ", ".join(names.get(int(x), x) for x in rest.split(",") if x.isdigit())
+    return {
+        "too_few": f"fewer than {rules.min_experts} experts",
+        "missing_speciality": f"nobody for {rest.replace(',', ', ')}",
+        "no_leader": "the leader is not one of the experts",
+        "conflict": f"{who} tied to the project's construction, supervision or owner unit",
+        "not_in_library": f"{who} not in the expert library (anzebot expert set)",
+        "unqualified": f"{who} below a member's title or {rules.member_years} years",
+        "leader_unqualified": f"{who} cannot lead: needs a {rules.leader_title} title or a registered safety engineer, "
+        f"and {rules.leader_years} years",
+        "certificate_expired": f"{who}: a certificate has expired",
+    }.get(code, problem)
+
+
+async def refuse_group(
+    s: AsyncSession, project_id: int, people: list[Person], leader_id: int, rules: ExpertGroups, today: dt.date
+) -> None:
+    """AdminError naming, in words, every reason the group cannot serve the project (002 §8–12)."""
+    problems = await group_problems(s, project_id, people, leader_id, rules, today)
+    if problems:
+        names = {p.id: p.name for p in people}
+        readable = "; ".join(_readable(p, names, rules) for p in problems)
+        raise AdminError(f"the expert group cannot serve this project: {readable}")
+
+
 async def group_problems(
     s: AsyncSession, project_id: int, people: list[Person], leader_id: int, rules: ExpertGroups, today: dt.date
 ) -> list[str]:
@@ -89,9 +117,7 @@ async def add_plan(
         raise AdminError(problem)
     people = [await find_person(s, ref) for ref in experts]
     leader_row = await find_person(s, leader)
-    problems = await group_problems(s, p.id, people, leader_row.id, rules, now.date())
-    if problems:
-        raise AdminError("the expert group cannot serve this project: " + "; ".join(problems))
+    await refuse_group(s, p.id, people, leader_row.id, rules, now.date())
     for old in (
         await s.execute(select(ServicePlan).where(ServicePlan.project_id == p.id, ServicePlan.status != "replaced"))
     ).scalars():

@@ -19,7 +19,7 @@ from storage import audit, members, revisits, schedule
 from storage.admin import AdminError, find_person, find_project
 from storage.models import PlanExpert, Project, ServicePlan, Visit, VisitExpert, VisitTask
 from storage.outbox_store import notify_person
-from storage.plans import group_problems
+from storage.plans import refuse_group
 from storage.reminder_log import Ledger
 from storage.schedule import Swept
 from storage.turn import Area, Turn
@@ -53,9 +53,7 @@ async def add_visit(
         leader_row = await find_person(s, leader) if leader else named[0]
         if leader_row.id not in ids:
             named.insert(0, leader_row)
-        problems = await group_problems(s, p.id, named, leader_row.id, rules, now.date())
-        if problems:
-            raise AdminError("the expert group cannot serve this project: " + "; ".join(problems))
+        await refuse_group(s, p.id, named, leader_row.id, rules, now.date())
     elif plan is not None:
         ids = list((await s.execute(select(PlanExpert.person_id).where(PlanExpert.plan_id == plan.id))).scalars())
     else:

@@ -292,3 +292,29 @@ def test_project_stage_from_the_cli(db: Path, capsys: pytest.CaptureFixture[str]
     con = sqlite3.connect(db)
     assert con.execute("SELECT stage FROM projects WHERE code = 'XC-P001'").fetchone() == ("装饰装修",)
     assert con.execute("SELECT count(*) FROM audit_events WHERE action = 'project.stage_changed'").fetchone() == (1,)
+
+
+def test_odd_operator_input_is_one_clear_line(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["demo", "--no-run"], capsys)[0] == 0
+    code, out, err = run(["due", "--project", "NOPE"], capsys)
+    assert code == 1 and "no project 'NOPE'" in err and "nothing open" not in out
+    code, _, err = run(["training", "import", "/nonexistent.csv"], capsys)
+    assert code == 1 and err.strip().splitlines() == [
+        "anzebot: cannot read /nonexistent.csv: No such file or directory"
+    ]
+    code, _, err = run(
+        [
+            "plan",
+            "add",
+            "--project",
+            "XC-P001",
+            "--experts",
+            "王建国,李机电",
+            "--leader",
+            "王建国",
+            "--content",
+            "/nonexistent.toml",
+        ],
+        capsys,
+    )
+    assert code == 1 and "plan content" in err
