@@ -372,6 +372,27 @@ class PlanRecord:
 
 
 @dataclass(frozen=True)
+class ServiceReportRecord:
+    """A visit's service report (004 附件4; 000 附件2) as it prints."""
+
+    insured: str
+    project: str
+    address: str
+    policy: str
+    insurer: str
+    agency: str
+    service_on: dt.date
+    kind: str  # inspection | deep | campaign
+    summary: str
+    staff: tuple[tuple[str, str, str], ...]  # name, title, specialities (with certificates)
+    leader: str
+    risks: tuple[tuple[str, str, str, str, str, int], ...]  # work, name, type, basis, measures, LEC rank
+    hazards: tuple[HazardRecord, ...]
+    trainings: tuple[tuple[str, str, int], ...]  # kind, topic, people signed in
+    signoffs: tuple[tuple[str, str, dt.datetime | None], ...]  # role key, name, when (None: not signed)
+
+
+@dataclass(frozen=True)
 class ExportInfo:
     sha256: str  # the file, stored as media are
     filename: str
@@ -477,6 +498,9 @@ class VisitsPort(Protocol):
     async def mine(self, person: PersonInfo) -> list[VisitInfo]: ...
     async def start(self, person: PersonInfo, visit_id: int) -> VisitInfo: ...
     async def close(self, person: PersonInfo, visit_id: int, summary: str) -> VisitInfo: ...
+    async def draft_report(self, person: PersonInfo, visit_id: int) -> ExportInfo: ...
+    async def submit_report(self, person: PersonInfo, visit_id: int) -> VisitInfo: ...
+    async def confirm_report(self, person: PersonInfo, report_id: int) -> str: ...
     async def complete_task(self, person: PersonInfo, visit_id: int, milestone: str) -> VisitInfo: ...
 
 

@@ -43,6 +43,9 @@ REASONS: dict[str, str] = {
     "sign_in_again": N_("You have already signed in to this session."),
     "training_invalid": N_("That session cannot be created (check the time and the choices). Nothing was sent."),
     "not_today": N_("This visit is scheduled for another day; start it on the day."),
+    "report_by_issuing": N_(
+        "The service report is done by issuing it: draft it, submit it, and it is done once both sides confirm it."
+    ),
 }
 
 
@@ -60,6 +63,8 @@ OTHER_STATES = {
     "checking": N_("being checked"),
     "extended": N_("extended"),
     "received": N_("signed for"),
+    "submitted": N_("submitted, waiting for both sides to confirm"),
+    "final": N_("confirmed by both sides"),
     "asked": N_("more time asked of the complainant"),
     "agreed": N_("extended with the complainant's agreement"),
     "declined": N_("more time not agreed"),

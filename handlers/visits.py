@@ -8,8 +8,8 @@ from collections.abc import Container
 
 from bot.domain.numbering import parse_id
 from bot.i18n import N_, T
-from bot.messages import Button, Msg, Option, Payload
-from bot.notices.visits import AGREE_PLAN, CONFIRM_PLAN, VISIT_TASKS, obligation_name
+from bot.messages import Button, Document, Msg, Option, Payload
+from bot.notices.visits import AGREE_PLAN, CONFIRM_PLAN, CONFIRM_REPORT, VISIT_TASKS, obligation_name
 from bot.ports import VisitInfo
 from handlers.context import Known
 from handlers.form import read_text
@@ -76,6 +76,14 @@ async def agree(ctx: Known, args: tuple[str, ...]) -> None:
         ctx.say(T("You agreed to the service plan of {project}; the insurer confirms it next.", project=project))
 
 
+@action(CONFIRM_REPORT)
+async def confirm_report(ctx: Known, args: tuple[str, ...]) -> None:
+    ref = ctx.button_id(args)
+    project = await ctx.attempt(ctx.services.visits.confirm_report(ctx.person, ref)) if ref is not None else None
+    if project is not None:
+        ctx.say(T("You confirmed the service report of {project}.", project=project))
+
+
 @action(CONFIRM_PLAN)
 async def confirm(ctx: Known, args: tuple[str, ...]) -> None:
     ref = ctx.button_id(args)
@@ -93,7 +101,15 @@ def _visit_options(v: VisitInfo) -> list[Option]:
         return [VISIT.option(T("Start the visit"), v.id, "start")]
     if v.status == "started":
         return [VISIT.option(T("Close the visit"), v.id, "close")]
-    return [TASK.option(T("Done: {task}", task=T(VISIT_TASKS[m])), v.id, m) for m, _ in v.open_tasks]
+    options = [
+        TASK.option(T("Done: {task}", task=T(VISIT_TASKS[m])), v.id, m) for m, _ in v.open_tasks if m != "report"
+    ]
+    if any(m == "report" for m, _ in v.open_tasks):  # done by issuing it (004 附件4), not by a button
+        options[:0] = [
+            VISIT.option(T("Service report: draft"), v.id, "report"),
+            VISIT.option(T("Service report: submit"), v.id, "submit"),
+        ]
+    return options
 
 
 def _visit_line(v: VisitInfo) -> Msg:
@@ -125,11 +141,21 @@ def _visit_and(args: tuple[str, ...], words: Container[str]) -> tuple[int, str] 
 
 @action(VISIT, starts_flow=True)
 async def visit_button(ctx: Known, args: tuple[str, ...]) -> None:
-    pressed = _visit_and(args, ("start", "close"))
+    pressed = _visit_and(args, ("start", "close", "report", "submit"))
     if pressed is None:
         ctx.refuse(T("That button is no longer valid."))
         return
     visit_id, what = pressed
+    if what == "report":
+        info = await ctx.attempt(ctx.services.visits.draft_report(ctx.person, visit_id))
+        if info is not None:
+            ctx.send(Document(info.sha256, info.filename, T("Draft: check it, then submit it.")))
+        return
+    if what == "submit":
+        v = await ctx.attempt(ctx.services.visits.submit_report(ctx.person, visit_id))
+        if v is not None:
+            ctx.say(T("Submitted: the project manager and the insurer confirm it; you will get the final report."))
+        return
     if what == "start":
         v = await ctx.attempt(ctx.services.visits.start(ctx.person, visit_id))
         if v is not None:

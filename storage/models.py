@@ -502,6 +502,23 @@ class ExpertProfile(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class ServiceReport(Base):
+    """事故预防服务报告 of one visit (004 附件4; 000 附件2): drafted and submitted by the visit's leader (the agency's
+    representative), confirmed in chat by the insured's representative and the insurer's risk manager; final then."""
+
+    __tablename__ = "service_reports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(10), default="draft")  # draft | submitted | final
+    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    submitted_at: Mapped[dt.datetime | None]
+    insured_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    insured_at: Mapped[dt.datetime | None]
+    insurer_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    insurer_at: Mapped[dt.datetime | None]
+    final_sha: Mapped[str | None] = mapped_column(String(64))
+
+
 class VisitExpert(Base):
     __tablename__ = "visit_experts"
     __table_args__ = (UniqueConstraint("visit_id", "person_id"),)

@@ -4,25 +4,29 @@ leader and the agency of."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.documents import forms
 from bot.domain import escalation
 from bot.domain.obligations import SEEDS_GROUPS, VISIT_KINDS, visit_deadlines
 from bot.domain.roles import Role
 from bot.domain.rules import ExpertGroups
 from bot.notices import visits as notices
-from bot.ports import AccessDenied, Conflict, NotFound, PersonInfo, ServiceError, VisitInfo
-from storage import audit, members, revisits, schedule
+from bot.ports import AccessDenied, Conflict, ExportInfo, NotFound, PersonInfo, ServiceError, VisitInfo
+from storage import audit, members, revisits, schedule, service_report
 from storage.admin import AdminError, find_person, find_project
-from storage.models import PlanExpert, Project, ServicePlan, Visit, VisitExpert, VisitTask
+from storage.models import PlanExpert, Project, ServicePlan, ServiceReport, Visit, VisitExpert, VisitTask
 from storage.outbox_store import notify_person
 from storage.plans import refuse_group
 from storage.reminder_log import Ledger
 from storage.schedule import Swept
 from storage.turn import Area, Turn
+
+REPORT_SIGNERS = frozenset({Role.PROJECT_MANAGER, Role.INSURER})  # the insured's representative, the risk manager
 
 
 async def add_visit(
@@ -189,10 +193,99 @@ class Visits(Area):
             raise NotFound("task")
         if task.done_at is not None:
             raise Conflict("done")
+        if milestone == "report":  # done by issuing it: both sides confirm the report (`confirm_report`)
+            raise ServiceError("report_by_issuing")
         task.done_at, task.done_by = self.now, person.id
         await self.t.audit(f"visit.{milestone}_done", "visit", visit_id, actor=person.id)
         await self.s.flush()
         return await self._info(visit)
+
+    # --- the service report (004 附件4) -----------------------------------------------------------------------
+
+    async def _report_pdf(self, visit: Visit, report: ServiceReport, final: bool) -> str:
+        facts = await service_report.record(self.s, visit, report, self.t.tz, self.t.calendar)
+        media = self.t.media
+        assert media is not None
+        at = self.now.astimezone(self.t.tz)
+        pdf = await asyncio.to_thread(forms.service_report, facts, "zh_CN", media.maybe, at, final)
+        return await media.store_file(self.s, pdf, "application/pdf")
+
+    async def _report_of(self, visit: Visit) -> ServiceReport:
+        report = (
+            await self.s.execute(select(ServiceReport).where(ServiceReport.visit_id == visit.id))
+        ).scalar_one_or_none()
+        if report is None:
+            report = ServiceReport(visit_id=visit.id, status="draft")
+            self.s.add(report)
+            await self.s.flush()
+        return report
+
+    async def draft_report(self, person: PersonInfo, visit_id: int) -> ExportInfo:
+        """The leader's draft of the closed visit's report, to check before submitting it."""
+        visit = await self._led(person, visit_id)
+        if visit.status != "closed":
+            raise Conflict(visit.status)
+        report = await self._report_of(visit)
+        sha = await self._report_pdf(visit, report, final=False)
+        await self.t.audit("visit.report_drafted", "visit", visit.id, actor=person.id, data={"sha256": sha})
+        return ExportInfo(sha, f"service-report-{visit.id}-draft.pdf", 1, visit.scheduled_on, visit.scheduled_on)
+
+    async def submit_report(self, person: PersonInfo, visit_id: int) -> VisitInfo:
+        """The leader, as the agency's representative, submits it: the insured's representative and the
+        insurer's risk manager get it to confirm."""
+        visit = await self._led(person, visit_id)
+        report = await self._report_of(visit)
+        if visit.status != "closed" or report.status != "draft":
+            raise Conflict(report.status if visit.status == "closed" else visit.status)
+        report.status, report.submitted_by, report.submitted_at = "submitted", person.id, self.now
+        sha = await self._report_pdf(visit, report, final=False)
+        await self.t.audit("visit.report_submitted", "visit", visit.id, actor=person.id, data={"sha256": sha})
+        project = await self.s.get(Project, visit.project_id)
+        assert project is not None
+        both = await members.with_roles(self.s, visit.project_id, REPORT_SIGNERS)
+        items = notices.report_to_confirm(
+            report.id, project.name, visit.scheduled_on, sha, f"service-report-{visit.id}.pdf"
+        )
+        self.t.notify(both, f"vr{report.id}:confirm", items)
+        return await self._info(visit)
+
+    async def confirm_report(self, person: PersonInfo, report_id: int) -> str:
+        """The insured's representative or the insurer's risk manager confirms; with both, the report is final:
+        the PDF with its three sign-offs goes to both sides and the leader, and the visit's report task is done."""
+        report = await self.s.get(ServiceReport, report_id)
+        if report is None:
+            raise NotFound("report")
+        visit = await self.s.get(Visit, report.visit_id)
+        assert visit is not None
+        roles = await members.seen_by(self.s, person.id, visit.project_id, "report") & REPORT_SIGNERS
+        if not roles:
+            raise AccessDenied("report")
+        if report.status != "submitted":
+            raise Conflict(report.status)
+        if Role.INSURER in roles and report.insurer_at is None:
+            report.insurer_by, report.insurer_at = person.id, self.now
+        elif Role.PROJECT_MANAGER in roles and report.insured_at is None:
+            report.insured_by, report.insured_at = person.id, self.now
+        else:
+            raise Conflict("confirmed")
+        await self.t.audit("visit.report_confirmed", "visit", visit.id, actor=person.id)
+        project = await self.s.get(Project, visit.project_id)
+        assert project is not None
+        if report.insured_at is not None and report.insurer_at is not None:
+            report.status = "final"
+            report.final_sha = await self._report_pdf(visit, report, final=True)
+            task = (
+                await self.s.execute(
+                    select(VisitTask).where(VisitTask.visit_id == visit.id, VisitTask.milestone == "report")
+                )
+            ).scalar_one_or_none()
+            if task is not None and task.done_at is None:
+                task.done_at, task.done_by = self.now, report.submitted_by
+            await self.t.audit("visit.report_done", "visit", visit.id, data={"sha256": report.final_sha})
+            people = [*await members.with_roles(self.s, visit.project_id, REPORT_SIGNERS), visit.leader_id]
+            final = notices.report_final(project.name, report.final_sha, f"service-report-{visit.id}.pdf")
+            self.t.notify(people, f"vr{report.id}:final", [final])
+        return project.name
 
     async def sweep(self, limit: int) -> Swept:
         """What closed visits still owe: a reminder the working day before, on the day, and when late — to the

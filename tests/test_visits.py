@@ -406,3 +406,75 @@ async def test_002_8_9_a_plan_needs_experts_of_the_library_with_a_qualified_lead
                     now=h.app.now(),
                 )
         await h.app.engine.dispose()
+
+
+def pdf_text(data: bytes) -> str:
+    return "".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages).replace(" ", "")
+
+
+async def test_004_annex4_the_service_report_is_drafted_submitted_and_confirmed_by_both_sides(
+    db_url: str, tmp_path: Path
+) -> None:
+    with time_machine.travel(at(2026, 11, 17, 9, 0), tick=False):
+        h = await make_harness(db_url, tmp_path, RICH)
+        leader, expert = await h.login("王建国"), await h.login("赵电工")
+        manager, insurer = await h.login("陈经理"), await h.login("周保险")
+        async with h.app.sessions() as s, s.begin():
+            visit = await visits.add_visit(
+                s, project="XC-P001", on=dt.date(2026, 11, 17), experts=["王建国", "李机电", "赵电工"], now=h.app.now()
+            )
+        r = await h.say(leader, "/visit")
+        r = await h.pick(leader, "开始本次服务", r)
+        r = await h.photo(expert, caption="四级 配电箱门未关 位置：生活区")
+        while "请核对上报内容" not in texts(r):
+            offers = [label for m in r for _, label in m.message.offers]
+            label = next(
+                x
+                for x in ("锦城花园", "均不符合", "跳过", "使用标准表述", "15 个工作日")
+                if any(x in o for o in offers)
+            )
+            r = await h.pick(expert, label, r)
+        await h.pick(expert, "提交", r)
+        r = await h.say(leader, "/visit")
+        r = await h.pick(leader, "结束本次服务", r)
+        r = await h.say(leader, "检查了临时用电，发现 1 项四级隐患")
+        offers = [label for m in r for _, label in m.message.offers]
+        assert "已完成：服务报告" not in offers and "服务报告：生成草稿" in offers
+        r = await h.press(leader, f"vtask:{visit.id}:report")  # the old button: no longer a way round the report
+        assert "服务报告须出具" in texts(r)
+
+        r = await h.pick(leader, "服务报告：生成草稿", await h.say(leader, "/visit"))
+        [draft] = [m.message.document for m in r if m.message.document]
+        assert draft is not None
+        text = pdf_text(h.app.media.read(draft[0]))
+        assert "事故预防技术服务报告" in text and "草稿" in text and "XC-2026-000001" in text and "配电箱门未关" in text
+        assert "被保险人代表未签字" in text and "承保机构风险管理人员未签字" in text  # 004 附件4: 未签字
+        assert "王建国高级工程师" in text and "检查了临时用电" in text
+
+        r = await h.say(leader, "/visit")
+        r = await h.pick(leader, "服务报告：提交", r)
+        assert "已提交" in texts(r)
+        await h.app.dispatcher.drain()
+        for user in (manager, insurer):
+            assert [m for m in h.inbox(user) if "待确认的服务报告" in m.text]
+        r = await h.pick(manager, "确认报告", [m for m in h.inbox(manager) if "待确认的服务报告" in m.text])
+        assert "您已确认" in texts(r)
+        r = await h.pick(manager, "确认报告", [m for m in h.inbox(manager) if "待确认的服务报告" in m.text])
+        assert "已处理过" in texts(r)  # once per side
+        async with h.app.readonly() as s:
+            task = (await s.execute(select(VisitTask).where(VisitTask.milestone == "report"))).scalar_one()
+            assert task.done_at is None  # one side is not both
+        r = await h.pick(insurer, "确认报告", [m for m in h.inbox(insurer) if "待确认的服务报告" in m.text])
+        await h.app.dispatcher.drain()
+        for user in (manager, insurer, leader):
+            finals = [m.message.document for m in h.inbox(user) if m.message.document and "双方已确认" in m.text]
+            assert len(finals) == 1, user
+        final = finals[0]
+        assert final is not None
+        text = pdf_text(h.app.media.read(final[0]))
+        assert "正式版" in text and "被保险人代表陈经理2026-11-1709:00" in text and "承保机构风险管理人员周保险" in text
+        assert "服务机构代表王建国" in text
+        async with h.app.readonly() as s:
+            task = (await s.execute(select(VisitTask).where(VisitTask.milestone == "report"))).scalar_one()
+            assert task.done_at is not None
+        await h.app.engine.dispose()

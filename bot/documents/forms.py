@@ -12,8 +12,10 @@ from bot.documents.pdf import Form, PhotoIn, Section, render
 from bot.domain.taxonomy import taxonomy
 from bot.i18n import N_, T, translate
 from bot.notices.hazards import LEVEL_NAMES, STATUS_NAMES
-from bot.notices.visits import PLAN_PARTS, SERVICE_NAMES
-from bot.ports import HazardRecord, PhotoRef, PlanRecord, RectRecord
+from bot.notices.risks import ACCIDENT_TYPES, RANKS
+from bot.notices.training import KIND_NAMES as TRAINING_KINDS
+from bot.notices.visits import PLAN_PARTS, SERVICE_NAMES, VISIT_KINDS
+from bot.ports import HazardRecord, PhotoRef, PlanRecord, RectRecord, ServiceReportRecord
 
 NOT_SIGNED = N_("not signed")
 DECISIONS = {"approved": N_("passed"), "rejected": N_("failed"), None: N_("waiting for the re-inspection")}
@@ -179,5 +181,89 @@ def plan(r: PlanRecord, locale: str, at: dt.datetime) -> bytes:
             Section(tr(N_("Expert group (leader: {leader})"), leader=r.leader), group),
             Section(tr(N_("Agreement and confirmation")), signed),
         ),
+    )
+    return render(form, at)
+
+
+SIGNOFFS = {
+    "insured": N_("Insured's representative"),
+    "agency": N_("Agency's representative"),
+    "insurer": N_("Insurer's risk manager"),
+}
+
+
+def service_report(r: ServiceReportRecord, locale: str, load: Loader, at: dt.datetime, final: bool) -> bytes:
+    """004 附件4 / 000 附件2: the insured's information, the staff, the service content (summary, trainings and
+    drills, the risk register, the hazards with photos), and the three sign-offs ("not signed" where missing)."""
+
+    def tr(key: str, **params: object) -> str:
+        return translate(T(key, **params), locale)
+
+    head = (
+        (tr(N_("Insured")), r.insured),
+        (tr(N_("Project")), r.project),
+        (tr(N_("Address")), r.address),
+        (tr(N_("Policy")), r.policy),
+        (tr(N_("Insurer")), r.insurer),
+        (tr(N_("Service agency")), r.agency),
+        (tr(N_("Service date")), r.service_on.isoformat()),
+        (tr(N_("Service")), tr(VISIT_KINDS.get(r.kind, r.kind))),
+    )
+    staff = tuple((name, " · ".join(x for x in (title, what) if x) or "—") for name, title, what in r.staff)
+    sections = [
+        Section(tr(N_("Technical staff (leader: {leader})"), leader=r.leader), staff),
+        Section(tr(N_("Service content")), ((tr(N_("Summary")), r.summary or "—"),)),
+    ]
+    if r.trainings:
+        rows = tuple(
+            (tr(TRAINING_KINDS.get(kind, kind)), tr(N_("{topic} · {n} signed in"), topic=topic, n=n))
+            for kind, topic, n in r.trainings
+        )
+        sections.append(Section(tr(N_("Trainings and drills")), rows))
+    risk_rows = tuple(
+        (
+            f"{n}. {name}",
+            f"{work} · {tr(ACCIDENT_TYPES.get(kind, kind))} · {tr(RANKS.get(rank, ''))} · {basis} · {measures}",
+        )
+        for n, (work, name, kind, basis, measures, rank) in enumerate(r.risks, 1)
+    )
+    sections.append(Section(tr(N_("Risk identification list")), risk_rows or ((tr(N_("None entered")), "—"),)))
+    for n, h in enumerate(r.hazards, 1):
+        group = taxonomy().group(h.group_id)
+        sections.append(
+            Section(
+                tr(N_("Hazard {n}: {number}"), n=n, number=h.number),
+                (
+                    (tr(N_("Description")), h.description),
+                    (tr(N_("Location")), h.location),
+                    (tr(N_("Category")), group.name.get(locale) if group else h.group_id),
+                    (tr(N_("Basis")), h.basis or "—"),
+                    (tr(N_("Rectification measures")), h.suggestion),
+                    (tr(N_("Level")), tr(LEVEL_NAMES[h.level])),
+                    *_missing(h.photos, load, tr),
+                ),
+                _photos(h.photos, load, tr, tr(N_("Before"))),
+            )
+        )
+    if not r.hazards:
+        sections.append(Section(tr(N_("Hazard list")), ((tr(N_("None found on this visit")), "—"),)))
+    sections.append(
+        Section(
+            tr(N_("Sign-offs")),
+            tuple(
+                (tr(SIGNOFFS[key]), f"{name} {_when(when)}" if when else tr(NOT_SIGNED))
+                for key, name, when in r.signoffs
+            ),
+        )
+    )
+    digest = hashlib.sha256(repr(("service-report", r)).encode()).hexdigest()[:16]
+    form = Form(
+        tr(N_("Accident prevention service report")),
+        tr(N_("Final")) if final else tr(N_("Draft — printed {at}"), at=_when(at)),
+        head,
+        tr(N_("anzebot · {number} · document id {id}"), number=r.project, id=digest),
+        "zh" if locale.startswith("zh") else "en",
+        (),
+        tuple(sections),
     )
     return render(form, at)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.i18n import N_, T
-from bot.messages import Button, Card, Choices, Document, Label, Msg, Text
+from bot.messages import Button, Card, Choices, Document, Item, Label, Msg, Text
 from bot.notices.common import late_mark
 
 CONFIRM_PLAN = Button("plan")  # plan:<plan>: the insurer confirms
@@ -29,6 +29,25 @@ SERVICE_NAMES = {  # 004 附件2/3: what a plan or an agreement may contain
     "emergency_plan": N_("emergency plans"),
     "technology": N_("safety technology"),
 }
+
+
+CONFIRM_REPORT = Button("vrok")  # vrok:<report>: the insured's or the insurer's sign-off of a service report
+
+
+def report_to_confirm(report_id: int, project: str, on: dt.date, sha256: str, filename: str) -> list[Item]:
+    """To the insured's representative and the insurer: the submitted service report, to confirm."""
+    return [
+        Document(sha256, filename),
+        Card(
+            T("Service report to confirm: {project}", project=project),
+            ((T("Service date"), on.isoformat()),),
+            (CONFIRM_REPORT.option(T("Confirm the report"), report_id),),
+        ),
+    ]
+
+
+def report_final(project: str, sha256: str, filename: str) -> Document:
+    return Document(sha256, filename, T("The service report of {project}, confirmed by both sides.", project=project))
 
 
 def plan_document(sha256: str, filename: str, project: str) -> Document:

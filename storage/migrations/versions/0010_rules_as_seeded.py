@@ -28,6 +28,19 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "service_reports",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("visit_id", sa.Integer(), sa.ForeignKey("visits.id"), nullable=False, unique=True),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("submitted_by", sa.Integer(), sa.ForeignKey("people.id"), nullable=True),
+        sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("insured_by", sa.Integer(), sa.ForeignKey("people.id"), nullable=True),
+        sa.Column("insured_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("insurer_by", sa.Integer(), sa.ForeignKey("people.id"), nullable=True),
+        sa.Column("insurer_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("final_sha", sa.String(length=64), nullable=True),
+    )
     with op.batch_alter_table("media", schema=None) as batch_op:  # generated documents: the .xlsx type is long
         batch_op.alter_column("mime", type_=sa.String(length=100), existing_type=sa.String(length=50))
     op.create_table(
@@ -108,6 +121,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("service_reports")
     with op.batch_alter_table("media", schema=None) as batch_op:
         batch_op.alter_column("mime", type_=sa.String(length=50), existing_type=sa.String(length=100))
     with op.batch_alter_table("projects", schema=None) as batch_op:
