@@ -28,7 +28,7 @@ from bot.domain.deployment import Deployment
 from bot.domain.rules import RulesError, describe
 from bot.domain.service_plan import SERVICES, ContentError, parse_content
 from bot.i18n import normalise_locale
-from bot.ports import HazardRecord, Ledger, PlanRecord
+from bot.ports import HazardRecord, Ledger, PlanRecord, ServiceReportRecord
 from storage import (
     admin,
     agreements,
@@ -40,6 +40,7 @@ from storage import (
     plan_record,
     plans,
     risks,
+    service_report,
     training,
     visits,
 )
@@ -188,6 +189,10 @@ def parser() -> argparse.ArgumentParser:
     rl.add_argument("--to", dest="end", required=True, type=_date)
     rl.add_argument("--out", required=True, type=Path)
     rl.add_argument("--locale", default="zh_CN", choices=("zh_CN", "en"))
+    rs = rep.add_parser("service-report", help="事故预防服务报告 of a visit (.pdf)")
+    rs.add_argument("--visit", required=True, type=int)
+    rs.add_argument("--out", required=True, type=Path)
+    rs.add_argument("--locale", default="zh_CN", choices=("zh_CN", "en"))
     rp = rep.add_parser("plan", help="事故预防技术服务方案 of a project (.pdf)")
     rp.add_argument("--project", required=True)
     rp.add_argument("--out", required=True, type=Path)
@@ -585,7 +590,15 @@ async def _form(args: argparse.Namespace, settings: Settings) -> int:
     media = MediaStore(settings.media_dir, settings.media_max_bytes, setup.tz)
     locale, now = normalise_locale(args.locale), dt.datetime.now(setup.tz)
     try:
-        if args.sub == "plan":
+        if args.sub == "service-report":
+
+            async def read_report(s: AsyncSession) -> tuple[ServiceReportRecord, bool]:
+                return await service_report.of_visit(s, args.visit, setup.tz, setup.calendar)
+
+            report_facts, final = await _with_session(settings, read_report, write=False)
+            data = await asyncio.to_thread(forms.service_report, report_facts, locale, media.maybe, now, final)
+            what = f"the service report of visit {args.visit}"
+        elif args.sub == "plan":
 
             async def read_plan(s: AsyncSession) -> PlanRecord:
                 return await plan_record.record(s, await plan_record.current(s, args.project), setup.tz)
@@ -611,7 +624,7 @@ async def _form(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _report(args: argparse.Namespace, settings: Settings) -> int:
-    if args.sub in ("notice", "recheck", "plan"):
+    if args.sub in ("notice", "recheck", "plan", "service-report"):
         return await _form(args, settings)
     out: Path = args.out
     if out.suffix.lower() != ".xlsx":

@@ -13,6 +13,7 @@ from bot.domain.roles import OrgKind
 from bot.domain.workdays import WorkCalendar
 from bot.ports import ServiceReportRecord
 from storage import experts, hazard_record
+from storage.admin import AdminError
 from storage.models import (
     Attendance,
     Hazard,
@@ -32,6 +33,16 @@ from storage.models import (
 async def _name(s: AsyncSession, person_id: int | None) -> str:
     person = await s.get(Person, person_id) if person_id is not None else None
     return person.name if person else ""
+
+
+async def of_visit(s: AsyncSession, visit_id: int, tz: ZoneInfo, cal: WorkCalendar) -> tuple[ServiceReportRecord, bool]:
+    """(the report's facts, whether it is final) for the CLI; a visit without a report prints as a draft."""
+    visit = await s.get(Visit, visit_id)
+    if visit is None:
+        raise AdminError(f"no visit {visit_id}")
+    report = (await s.execute(select(ServiceReport).where(ServiceReport.visit_id == visit_id))).scalar_one_or_none()
+    current = report or ServiceReport(visit_id=visit_id, status="draft")
+    return await record(s, visit, current, tz, cal), current.status == "final"
 
 
 async def record(

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
 from bot.cli import main
 
@@ -318,3 +319,17 @@ def test_odd_operator_input_is_one_clear_line(db: Path, capsys: pytest.CaptureFi
         capsys,
     )
     assert code == 1 and "plan content" in err
+
+
+def test_report_service_report_of_a_visit(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["demo", "--no-run"], capsys)[0] == 0
+    code, _, err = run(["report", "service-report", "--visit", "999", "--out", str(tmp_path / "r.pdf")], capsys)
+    assert code == 1 and "no visit 999" in err
+    code, _, _ = run(
+        ["visit", "add", "--project", "XC-P001", "--date", "2026-11-20", "--experts", "王建国,李机电,赵电工"], capsys
+    )
+    assert code == 0
+    code, out, _ = run(["report", "service-report", "--visit", "1", "--out", str(tmp_path / "r.pdf")], capsys)
+    assert code == 0 and "the service report of visit 1" in out
+    text = "".join(p.extract_text() for p in PdfReader(tmp_path / "r.pdf").pages).replace(" ", "")
+    assert "事故预防技术服务报告" in text and "草稿" in text and "本次服务未发现隐患" in text
