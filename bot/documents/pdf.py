@@ -18,7 +18,7 @@ from PIL import Image
 
 FONT_DIRS = (Path("/usr/share/fonts/opentype/noto"), Path("/usr/share/fonts/truetype/noto"))
 CJK_FONT = "NotoSansCJK-Regular.ttc"
-PHOTO_PIXELS = (1200, 900)  # a downscaled copy: the original stays in the media store
+PHOTO_PIXELS = (640, 480)  # a copy for a half-page-wide figure (~190 dpi); the original stays in the media store
 
 
 class DocumentError(RuntimeError):
@@ -62,6 +62,7 @@ def font_dirs() -> list[str]:
 def _downscaled(data: bytes) -> bytes | None:
     try:
         with Image.open(io.BytesIO(data)) as img:
+            img.draft("RGB", PHOTO_PIXELS)  # a JPEG decodes straight at a reduced scale
             img.thumbnail(PHOTO_PIXELS)
             out = io.BytesIO()
             img.convert("RGB").save(out, "JPEG", quality=82)
