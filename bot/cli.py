@@ -584,8 +584,9 @@ def _setup(settings: Settings) -> Deployment:
 
 async def _form(args: argparse.Namespace, settings: Settings) -> int:
     out: Path = args.out
-    if out.suffix.lower() != ".pdf":
-        raise CliError("the form is written as .pdf: name the file FILE.pdf")
+    if out.suffix.lower() not in (".pdf", ".docx"):
+        raise CliError("the form is written as .pdf or .docx: name the file FILE.pdf or FILE.docx")
+    as_docx = out.suffix.lower() == ".docx"
     setup = _setup(settings)
     media = MediaStore(settings.media_dir, settings.media_max_bytes, setup.tz)
     locale, now = normalise_locale(args.locale), dt.datetime.now(setup.tz)
@@ -596,7 +597,7 @@ async def _form(args: argparse.Namespace, settings: Settings) -> int:
                 return await service_report.of_visit(s, args.visit, setup.tz, setup.calendar)
 
             report_facts, final = await _with_session(settings, read_report, write=False)
-            data = await asyncio.to_thread(forms.service_report, report_facts, locale, media.maybe, now, final)
+            data = await asyncio.to_thread(forms.service_report, report_facts, locale, media.maybe, now, final, as_docx)
             what = f"the service report of visit {args.visit}"
         elif args.sub == "plan":
 
@@ -604,14 +605,14 @@ async def _form(args: argparse.Namespace, settings: Settings) -> int:
                 return await plan_record.record(s, await plan_record.current(s, args.project), setup.tz)
 
             plan_facts: PlanRecord = await _with_session(settings, read_plan, write=False)
-            data = await asyncio.to_thread(forms.plan, plan_facts, locale, now)
+            data = await asyncio.to_thread(forms.plan, plan_facts, locale, now, as_docx)
             what = f"the service plan of {args.project}"
         else:
             facts: HazardRecord = await _with_session(
                 settings, lambda s: hazard_record.record(s, args.number, setup.tz, setup.calendar), write=False
             )
             make = forms.notice if args.sub == "notice" else forms.recheck
-            data = await asyncio.to_thread(make, facts, locale, media.maybe, now)
+            data = await asyncio.to_thread(make, facts, locale, media.maybe, now, as_docx)
             what = f"{args.sub} of {facts.number}"
     except DocumentError as exc:
         raise CliError(str(exc)) from None

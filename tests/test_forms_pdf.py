@@ -10,11 +10,13 @@ import io
 from pathlib import Path
 from typing import Any
 
+import docx
+import docx.oxml.ns
 import pytest
 from pypdf import PdfReader
 
 from bot.cli import main
-from bot.documents import pdf
+from bot.documents import pdf, word
 from bot.documents.pdf import DocumentError, Form
 from bot.domain.levels import Level
 from tests.harness import Harness
@@ -85,9 +87,20 @@ async def test_the_notice_prints_the_hazard_and_who_signed_for_it(
     )
     assert code == 1 and "no hazard" in printed.strip().splitlines()[-1]
     code, printed = await cli(
-        ["report", "notice", "XC-2026-000001", "--out", "x.docx"], h, tmp_path, monkeypatch, capsys
+        ["report", "notice", "XC-2026-000001", "--out", "x.odt"], h, tmp_path, monkeypatch, capsys
     )
-    assert code == 1 and ".pdf" in printed
+    assert code == 1 and ".pdf or .docx" in printed
+
+    # The same forms as .docx, read back with python-docx: the text as written, the photos inline.
+    code, _ = await cli(["report", "recheck", "XC-2026-000001", "--out", "r.docx"], h, tmp_path, monkeypatch, capsys)
+    assert code == 0
+    word = docx.Document(str(tmp_path / "r.docx"))
+    cells = [c.text for t in word.tables for row in t.rows for c in row.cells]
+    assert HOSTILE in cells and "复查结论" in cells and "通过" in cells and "王建国" in cells
+    assert word.paragraphs[0].text == "隐患复查记录单"
+    assert len(word.inline_shapes) == 2  # the before photo and the after photo
+    east_asian = word.styles["Normal"].element.rPr.rFonts.get(docx.oxml.ns.qn("w:eastAsia"))
+    assert east_asian == "Noto Sans CJK SC"
 
 
 def test_the_same_facts_print_the_same_bytes() -> None:
@@ -125,3 +138,13 @@ async def test_the_forms_come_to_the_chat_from_the_hazard_card(h: Harness, clock
     assert sent.message.document is not None
     text, _ = text_and_fonts(h.app.media.read(sent.message.document[0]))
     assert "隐患复查记录单" in text and "复查结论通过" in text
+
+
+def test_a_deployment_replaces_the_docx_template(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    own = docx.Document()
+    own.add_paragraph("{{ title }}（本地模板）")
+    own.save(str(tmp_path / "form.docx"))
+    form = Form("整改通知单 <b>&", "", (("项目", "1#楼"),), "footer", "zh")
+    assert docx.Document(io.BytesIO(word.render(form))).paragraphs[0].text == "整改通知单 <b>&"
+    monkeypatch.setenv("ANZEBOT_TEMPLATES_DIR", str(tmp_path))
+    assert docx.Document(io.BytesIO(word.render(form))).paragraphs[0].text == "整改通知单 <b>&（本地模板）"

@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable
 
+from bot.documents import word
 from bot.documents.pdf import Form, PhotoIn, Section, render
 from bot.domain.taxonomy import taxonomy
 from bot.i18n import N_, T, translate
@@ -66,7 +67,12 @@ def _footer(r: HazardRecord, kind: str, tr: Callable[..., str]) -> str:
     return tr(N_("anzebot · {number} · document id {id}"), number=r.number, id=digest)
 
 
-def notice(r: HazardRecord, locale: str, load: Loader, at: dt.datetime) -> bytes:
+def output(form: Form, at: dt.datetime, as_docx: bool) -> bytes:
+    """The form as PDF/A (typst) or as .docx (docxtpl)."""
+    return word.render(form) if as_docx else render(form, at)
+
+
+def notice(r: HazardRecord, locale: str, load: Loader, at: dt.datetime, as_docx: bool = False) -> bytes:
     def tr(key: str, **params: object) -> str:
         return translate(T(key, **params), locale)
 
@@ -100,7 +106,7 @@ def notice(r: HazardRecord, locale: str, load: Loader, at: dt.datetime) -> bytes
         _photos(r.photos, load, tr, tr(N_("Before"))),
         (receipt,),
     )
-    return render(form, at)
+    return output(form, at, as_docx)
 
 
 def _round(n: int, x: RectRecord, load: Loader, tr: Callable[..., str]) -> Section:
@@ -117,7 +123,7 @@ def _round(n: int, x: RectRecord, load: Loader, tr: Callable[..., str]) -> Secti
     return Section(tr(N_("Round {n}"), n=n), tuple(fields), _photos(x.photos, load, tr, tr(N_("After"))))
 
 
-def recheck(r: HazardRecord, locale: str, load: Loader, at: dt.datetime) -> bytes:
+def recheck(r: HazardRecord, locale: str, load: Loader, at: dt.datetime, as_docx: bool = False) -> bytes:
     def tr(key: str, **params: object) -> str:
         return translate(T(key, **params), locale)
 
@@ -140,10 +146,10 @@ def recheck(r: HazardRecord, locale: str, load: Loader, at: dt.datetime) -> byte
         _photos(r.photos, load, tr, tr(N_("Before"))),
         rounds,
     )
-    return render(form, at)
+    return output(form, at, as_docx)
 
 
-def plan(r: PlanRecord, locale: str, at: dt.datetime) -> bytes:
+def plan(r: PlanRecord, locale: str, at: dt.datetime, as_docx: bool = False) -> bytes:
     """The service plan (000 附件1; 004 附件3): the parties, the content, the expert group, the agreement and the
     confirmation recorded in chat ("not signed" where they are missing)."""
 
@@ -182,7 +188,7 @@ def plan(r: PlanRecord, locale: str, at: dt.datetime) -> bytes:
             Section(tr(N_("Agreement and confirmation")), signed),
         ),
     )
-    return render(form, at)
+    return output(form, at, as_docx)
 
 
 SIGNOFFS = {
@@ -192,7 +198,9 @@ SIGNOFFS = {
 }
 
 
-def service_report(r: ServiceReportRecord, locale: str, load: Loader, at: dt.datetime, final: bool) -> bytes:
+def service_report(
+    r: ServiceReportRecord, locale: str, load: Loader, at: dt.datetime, final: bool, as_docx: bool = False
+) -> bytes:
     """004 附件4 / 000 附件2: the insured's information, the staff, the service content (summary, trainings and
     drills, the risk register, the hazards with photos), and the three sign-offs ("not signed" where missing)."""
 
@@ -266,4 +274,4 @@ def service_report(r: ServiceReportRecord, locale: str, load: Loader, at: dt.dat
         (),
         tuple(sections),
     )
-    return render(form, at)
+    return output(form, at, as_docx)

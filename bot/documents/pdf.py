@@ -59,7 +59,7 @@ def font_dirs() -> list[str]:
     return [str(d) for d in dirs]
 
 
-def _downscaled(data: bytes) -> bytes | None:
+def downscaled(data: bytes) -> bytes | None:
     try:
         with Image.open(io.BytesIO(data)) as img:
             img.draft("RGB", PHOTO_PIXELS)  # a JPEG decodes straight at a reduced scale
@@ -83,7 +83,7 @@ def render(form: Form, timestamp: dt.datetime) -> bytes:
         def photos(items: tuple[PhotoIn, ...]) -> list[dict[str, str]]:
             out = []
             for p in items:
-                small = _downscaled(p.data) if p.data is not None else None
+                small = downscaled(p.data) if p.data is not None else None
                 if small is None:
                     continue  # the section's fields say which photos are missing
                 name = f"p{next(counter)}.jpg"
