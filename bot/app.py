@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import adapters, calendar_file, logs, rules_file
 from bot.channels.base import Adapter
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.domain.deployment import Deployment, QuietHours, parse_hhmm
 from bot.i18n import T, normalise_locale, translate
 from bot.messages import Incoming
@@ -319,7 +319,14 @@ class App:
             self._runner = web.AppRunner(self.web_app(), access_log=None)
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port)
-            await site.start()
+            try:
+                await site.start()
+            except OSError as exc:
+                await self.stop()
+                host, port = self.settings.http_host, self.settings.http_port
+                raise ConfigError(
+                    f"cannot listen on {host}:{port} ({exc.strerror or exc}): set ANZEBOT_HTTP_PORT to a free port"
+                ) from None
 
     async def stop(self) -> None:
         """In order: no new work from the clock; what was taken is processed (its replies are durable, sent now

@@ -465,8 +465,9 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
         result = await _with_session(settings, audit.verify, write=False)
         if not result.ok:
             print(
-                f"audit chain BROKEN at event {result.first_bad_id}: {result.reason} "
-                f"({result.checked} events before it are intact)"
+                f"audit chain BROKEN at event {result.first_bad_id}"
+                + (f" ({result.event})" if result.event else "")
+                + f": {result.reason} ({result.checked} events before it are intact)"
             )
             return 1
         print(f"audit chain intact: {result.checked} events")

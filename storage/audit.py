@@ -115,6 +115,11 @@ class VerifyResult:
     checked: int
     first_bad_id: int | None = None
     reason: str | None = None
+    event: str = ""  # the bad event's action, object and time, where the row is there to say them
+
+
+def _describe(ev: AuditEvent) -> str:
+    return f"{ev.action} on {ev.object_type} {ev.object_id} at {ev.at.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
 async def verify(session: AsyncSession, batch: int = 5000) -> VerifyResult:
@@ -138,12 +143,12 @@ async def verify(session: AsyncSession, batch: int = 5000) -> VerifyResult:
             if ev.id != expected_id:
                 return VerifyResult(False, checked, expected_id, "missing row")
             if ev.prev_hash != prev:
-                return VerifyResult(False, checked, ev.id, "previous hash does not match")
+                return VerifyResult(False, checked, ev.id, "previous hash does not match", _describe(ev))
             digest = event_hash(
                 ev.id, ev.at, ev.actor_id, ev.action, ev.object_type, ev.object_id, ev.data, ev.prev_hash
             )
             if digest != ev.hash:
-                return VerifyResult(False, checked, ev.id, "content does not match its hash")
+                return VerifyResult(False, checked, ev.id, "content does not match its hash", _describe(ev))
             prev = ev.hash
             expected_id += 1
             checked += 1

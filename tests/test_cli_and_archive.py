@@ -140,6 +140,11 @@ def test_archive_verify_passes_then_names_the_edited_row(db: Path, capsys: pytes
         assert conn.total_changes == 1
     code, out, _ = run(["archive", "verify"], capsys)
     assert code == 1 and "event 12" in out and "11 events before it are intact" in out
+    with sqlite3.connect(db) as conn:
+        action, kind, obj = conn.execute(
+            "select action, object_type, object_id from audit_events where id = 12"
+        ).fetchone()
+    assert f"({action} on {kind} {obj} at " in out and " UTC)" in out  # which event, not only its number
 
 
 def test_archive_verify_notices_a_deleted_last_row(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -333,3 +338,20 @@ def test_report_service_report_of_a_visit(db: Path, tmp_path: Path, capsys: pyte
     assert code == 0 and "the service report of visit 1" in out
     text = "".join(p.extract_text() for p in PdfReader(tmp_path / "r.pdf").pages).replace(" ", "")
     assert "事故预防技术服务报告" in text and "草稿" in text and "本次服务未发现隐患" in text
+
+
+def test_a_port_in_use_is_one_line(
+    db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    monkeypatch.setenv("ANZEBOT_HTTP_PORT", str(taken.getsockname()[1]))
+    try:
+        code, _, err = run(["run"], capsys)
+    finally:
+        taken.close()
+    lines = [line for line in err.strip().splitlines() if line.startswith("anzebot:")]
+    assert code == 1 and len(lines) == 1 and "set ANZEBOT_HTTP_PORT to a free port" in lines[0]
