@@ -643,19 +643,16 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
 
     facts: Ledger = await _with_session(settings, read, write=False)
 
-    def photo(sha: str) -> bytes | None:
-        try:
-            return media.read(sha)
-        except OSError:
-            return None
-
-    def due_soon(deadline: dt.date) -> bool:
-        return today <= deadline and setup.calendar.working_days_between(today, deadline) <= 3
-
     def write() -> int:
         with out.open("wb") as target:  # straight into the file: no second copy of a large workbook in memory
             ledger_xlsx.write(
-                target, facts, normalise_locale(args.locale), photo, today, now.astimezone(setup.tz), due_soon
+                target,
+                facts,
+                normalise_locale(args.locale),
+                media.maybe,
+                today,
+                now.astimezone(setup.tz),
+                setup.calendar,
             )
         return out.stat().st_size
 

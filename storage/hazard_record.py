@@ -11,24 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.roles import OrgKind, Role
 from bot.domain.workdays import WorkCalendar
 from bot.ports import HazardRecord, PhotoRef, RectRecord
-from storage import members
+from storage import members, parties
 from storage.admin import AdminError
 from storage.models import (
     Hazard,
     HazardPhoto,
     MediaFile,
-    Organisation,
-    Person,
-    Policy,
     Project,
-    ProjectUnit,
     Rectification,
 )
-
-
-async def _name(s: AsyncSession, person_id: int | None) -> str:
-    person = await s.get(Person, person_id) if person_id is not None else None
-    return person.name if person else ""
+from storage.parties import name_of
 
 
 async def _photos(s: AsyncSession, hazard_id: int, rect_id: int | None, tz: ZoneInfo) -> tuple[PhotoRef, ...]:
@@ -53,22 +45,8 @@ async def record(s: AsyncSession, number: str, tz: ZoneInfo, cal: WorkCalendar) 
         raise AdminError(f"no hazard {number!r}")
     project = await s.get(Project, h.project_id)
     assert project is not None
-    units = dict(
-        (
-            await s.execute(
-                select(ProjectUnit.kind, Organisation.name)
-                .join(Organisation, Organisation.id == ProjectUnit.org_id)
-                .where(ProjectUnit.project_id == project.id)
-            )
-        ).all()
-    )
-    policy = (
-        (await s.execute(select(Policy).where(Policy.project_id == project.id).order_by(Policy.start_date.desc())))
-        .scalars()
-        .first()
-    )
-    insurer = await s.get(Organisation, policy.insurer_org_id) if policy else None
-    managers = [await _name(s, pid) for pid in await members.with_roles(s, project.id, {Role.PROJECT_MANAGER})]
+    found_parties = await parties.of_project(s, project.id)
+    managers = [await name_of(s, pid) for pid in await members.with_roles(s, project.id, {Role.PROJECT_MANAGER})]
     found = h.created_at.astimezone(tz)
     rects = []
     for r in (
@@ -76,12 +54,12 @@ async def record(s: AsyncSession, number: str, tz: ZoneInfo, cal: WorkCalendar) 
     ).scalars():
         rects.append(
             RectRecord(
-                await _name(s, r.submitted_by),
+                await name_of(s, r.submitted_by),
                 r.submitted_at.astimezone(tz),
                 r.note,
                 await _photos(s, h.id, r.id, tz),
                 r.decision,
-                await _name(s, r.decided_by),
+                await name_of(s, r.decided_by),
                 r.decided_at.astimezone(tz) if r.decided_at else None,
                 r.reason or "",
             )
@@ -90,11 +68,11 @@ async def record(s: AsyncSession, number: str, tz: ZoneInfo, cal: WorkCalendar) 
         number=h.number,
         project=project.name,
         address=project.address,
-        insurer=insurer.name if insurer else units.get(OrgKind.INSURER.value, ""),
-        agency=units.get(OrgKind.AGENCY.value, ""),
-        construction_unit=units.get(OrgKind.CONSTRUCTION.value, ""),
+        insurer=found_parties.insurer or found_parties.unit(OrgKind.INSURER),
+        agency=found_parties.unit(OrgKind.AGENCY),
+        construction_unit=found_parties.unit(OrgKind.CONSTRUCTION),
         responsible="、".join(managers),
-        reporter=await _name(s, h.reporter_id),
+        reporter=await name_of(s, h.reporter_id),
         found_at=found,
         level=h.level,
         group_id=h.group_id,
@@ -105,7 +83,7 @@ async def record(s: AsyncSession, number: str, tz: ZoneInfo, cal: WorkCalendar) 
         deadline=h.deadline,
         deadline_working_days=cal.working_days_between(found.date(), h.deadline),
         stop_work=h.stop_work,
-        received_by=await _name(s, h.received_by),
+        received_by=await name_of(s, h.received_by),
         received_at=h.received_at.astimezone(tz) if h.received_at else None,
         status=h.status,
         photos=await _photos(s, h.id, None, tz),

@@ -10,14 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.roles import OrgKind
 from bot.ports import PlanRecord
-from storage import experts
+from storage import experts, parties
 from storage.admin import AdminError, find_project
-from storage.models import Organisation, Person, PlanExpert, Policy, Project, ProjectUnit, ServicePlan
-
-
-async def _name(s: AsyncSession, person_id: int | None) -> str:
-    person = await s.get(Person, person_id) if person_id is not None else None
-    return person.name if person else ""
+from storage.models import PlanExpert, Project, ServicePlan
+from storage.parties import name_of
 
 
 async def current(s: AsyncSession, project: str) -> int:
@@ -41,39 +37,25 @@ async def record(s: AsyncSession, plan_id: int, tz: ZoneInfo) -> PlanRecord:
         raise AdminError(f"no plan {plan_id}")
     project = await s.get(Project, plan.project_id)
     assert project is not None
-    units = dict(
-        (
-            await s.execute(
-                select(ProjectUnit.kind, Organisation.name)
-                .join(Organisation, Organisation.id == ProjectUnit.org_id)
-                .where(ProjectUnit.project_id == project.id)
-            )
-        ).all()
-    )
-    policy = (
-        (await s.execute(select(Policy).where(Policy.project_id == project.id).order_by(Policy.start_date.desc())))
-        .scalars()
-        .first()
-    )
-    insurer = await s.get(Organisation, policy.insurer_org_id) if policy else None
+    found_parties = await parties.of_project(s, project.id)
     ids = list((await s.execute(select(PlanExpert.person_id).where(PlanExpert.plan_id == plan.id))).scalars())
     library = await experts.library(s, ids)
     group = []
     for pid in ids:
         q = library.get(pid)
-        group.append((await _name(s, pid), q.title if q else "", ",".join(sorted(q.specialities)) if q else ""))
+        group.append((await name_of(s, pid), q.title if q else "", ",".join(sorted(q.specialities)) if q else ""))
     return PlanRecord(
         project=project.name,
         address=project.address,
-        insurer=insurer.name if insurer else units.get(OrgKind.INSURER.value, ""),
-        agency=units.get(OrgKind.AGENCY.value, ""),
-        policy=policy.number if policy else "",
+        insurer=found_parties.insurer or found_parties.unit(OrgKind.INSURER),
+        agency=found_parties.unit(OrgKind.AGENCY),
+        policy=found_parties.policy.number if found_parties.policy else "",
         services=tuple(plan.services),
         content={str(k): str(v) for k, v in (plan.content or {}).items()},
         experts=tuple(group),
-        leader=await _name(s, plan.leader_id),
-        agreed_by=await _name(s, plan.agreed_by),
+        leader=await name_of(s, plan.leader_id),
+        agreed_by=await name_of(s, plan.agreed_by),
         agreed_at=plan.agreed_at.astimezone(tz) if plan.agreed_at else None,
-        confirmed_by=await _name(s, plan.confirmed_by),
+        confirmed_by=await name_of(s, plan.confirmed_by),
         confirmed_at=plan.confirmed_at.astimezone(tz) if plan.confirmed_at else None,
     )

@@ -27,13 +27,12 @@ from bot.domain.rules import ExpertGroups
 from bot.domain.service_plan import PARTS, services_problem
 from bot.notices import visits as notices
 from bot.ports import AccessDenied, Conflict, NotFound, ObligationInfo, PersonInfo, PlanInfo
-from storage import agreements, audit, experts, members, plan_record, risks, schedule
+from storage import agreements, audit, experts, members, parties, plan_record, risks, schedule
 from storage.admin import AdminError, find_person, find_project
 from storage.models import (
     Attendance,
     Person,
     PlanExpert,
-    Policy,
     Project,
     ProjectUnit,
     ServicePlan,
@@ -151,22 +150,10 @@ async def add_plan(
 
 
 class Plans(Area):
-    async def _policy(self, project_id: int) -> Policy | None:
-        """The project's latest policy."""
-        return (
-            (
-                await self.s.execute(
-                    select(Policy).where(Policy.project_id == project_id).order_by(Policy.start_date.desc())
-                )
-            )
-            .scalars()
-            .first()
-        )
-
     async def obligations_of(self, project_id: int) -> list[Obligation]:
         """What the project's latest policy owes, met by the days of its closed visits and of the offline trainings
         held for it (ended, someone signed in)."""
-        policy = await self._policy(project_id)
+        policy = await parties.latest_policy(self.s, project_id)
         if policy is None:
             return []
         visited: dict[str, list[dt.date]] = {kind: [] for kind in VISIT_KINDS}
@@ -229,7 +216,7 @@ class Plans(Area):
             )
             obs = await self.obligations_of(project.id)
             today = self.t.today
-            policy = await self._policy(project.id)
+            policy = await parties.latest_policy(self.s, project.id)
             agreement = await agreements.of_policy(self.s, policy.id) if policy else None
             out.append(
                 PlanInfo(

@@ -68,11 +68,8 @@ class Reports(Area):
         assert media is not None
         cal, today = self.t.calendar, self.t.today
 
-        def due_soon(deadline: dt.date) -> bool:
-            return today <= deadline and cal.working_days_between(today, deadline) <= 3
-
         data = await asyncio.to_thread(
-            ledger_xlsx.render, facts, locale, media.maybe, today, self.now.astimezone(self.t.tz), due_soon
+            ledger_xlsx.render, facts, locale, media.maybe, today, self.now.astimezone(self.t.tz), cal
         )
         sha = await media.store_file(self.s, data, XLSX)
         await self.t.audit(

@@ -12,18 +12,15 @@ from sqlalchemy import select
 
 from bot.domain import escalation, revisit
 from bot.domain.levels import Event, Status, transition
-from bot.domain.roles import Role
+from bot.domain.roles import OrgKind, Role
 from bot.notices import revisits as notices
 from bot.ports import AccessDenied, Conflict, NotFound, PersonInfo, RevisitInfo, ServiceError
-from storage import members, schedule
+from storage import members, parties, schedule
 from storage.complaints import Complaints
 from storage.models import (
     Hazard,
-    Organisation,
     Person,
-    Policy,
     Project,
-    ProjectUnit,
     Revisit,
     Visit,
     VisitExpert,
@@ -61,30 +58,13 @@ class Revisits(Area):
         contacts = await members.with_roles(self.s, visit.project_id, CONTACT_ROLES)
         project = await self.s.get(Project, visit.project_id)
         assert project is not None
-        policy = (
-            (
-                await self.s.execute(
-                    select(Policy).where(Policy.project_id == project.id).order_by(Policy.start_date.desc())
-                )
-            )
-            .scalars()
-            .first()
-        )
-        units = dict(
-            (
-                await self.s.execute(
-                    select(ProjectUnit.kind, Organisation.name)
-                    .join(Organisation, Organisation.id == ProjectUnit.org_id)
-                    .where(ProjectUnit.project_id == project.id)
-                )
-            ).all()
-        )
+        found = await parties.of_project(self.s, project.id)
         form = {
-            "policy": policy.number if policy else "",
-            "insured": units.get("construction", ""),
+            "policy": found.policy.number if found.policy else "",
+            "insured": found.unit(OrgKind.CONSTRUCTION),
             "project": project.name,
             "place": project.address,
-            "agency": units.get("agency", ""),
+            "agency": found.unit(OrgKind.AGENCY),
             "experts": await self._experts(visit),
             "service": "on-site inspection",
             "service_date": visit.scheduled_on.isoformat(),

@@ -12,27 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.roles import OrgKind
 from bot.domain.workdays import WorkCalendar
 from bot.ports import ServiceReportRecord
-from storage import experts, hazard_record
+from storage import experts, hazard_record, parties
 from storage.admin import AdminError
 from storage.models import (
     Attendance,
     Hazard,
-    Organisation,
-    Person,
-    Policy,
     Project,
-    ProjectUnit,
     RiskEntry,
     ServiceReport,
     TrainingSession,
     Visit,
     VisitExpert,
 )
-
-
-async def _name(s: AsyncSession, person_id: int | None) -> str:
-    person = await s.get(Person, person_id) if person_id is not None else None
-    return person.name if person else ""
+from storage.parties import name_of
 
 
 async def of_visit(s: AsyncSession, visit_id: int, tz: ZoneInfo, cal: WorkCalendar) -> tuple[ServiceReportRecord, bool]:
@@ -50,21 +42,7 @@ async def record(
 ) -> ServiceReportRecord:
     project = await s.get(Project, visit.project_id)
     assert project is not None
-    units = dict(
-        (
-            await s.execute(
-                select(ProjectUnit.kind, Organisation.name)
-                .join(Organisation, Organisation.id == ProjectUnit.org_id)
-                .where(ProjectUnit.project_id == project.id)
-            )
-        ).all()
-    )
-    policy = (
-        (await s.execute(select(Policy).where(Policy.project_id == project.id).order_by(Policy.start_date.desc())))
-        .scalars()
-        .first()
-    )
-    insurer = await s.get(Organisation, policy.insurer_org_id) if policy else None
+    found_parties = await parties.of_project(s, project.id)
     ids = list((await s.execute(select(VisitExpert.person_id).where(VisitExpert.visit_id == visit.id))).scalars())
     library = await experts.library(s, ids)
     staff = []
@@ -72,7 +50,7 @@ async def record(
         q = library.get(pid)
         certs = "; ".join(f"{c.name} {c.number}" for c in q.certificates) if q else ""
         what = " · ".join(x for x in (",".join(sorted(q.specialities)) if q else "", certs) if x)
-        staff.append((await _name(s, pid), q.title if q else "", what))
+        staff.append((await name_of(s, pid), q.title if q else "", what))
     risks = tuple(
         (r.work, r.name, r.accident_type, r.basis, r.measures, r.rank)
         for r in (
@@ -91,26 +69,34 @@ async def record(
             ).scalar_one()
             trainings.append((t.kind, t.topic, int(signed)))
     signoffs = (
-        ("insured", await _name(s, report.insured_by), report.insured_at.astimezone(tz) if report.insured_at else None),
+        (
+            "insured",
+            await name_of(s, report.insured_by),
+            report.insured_at.astimezone(tz) if report.insured_at else None,
+        ),
         (
             "agency",
-            await _name(s, report.submitted_by),
+            await name_of(s, report.submitted_by),
             report.submitted_at.astimezone(tz) if report.submitted_at else None,
         ),
-        ("insurer", await _name(s, report.insurer_by), report.insurer_at.astimezone(tz) if report.insurer_at else None),
+        (
+            "insurer",
+            await name_of(s, report.insurer_by),
+            report.insurer_at.astimezone(tz) if report.insurer_at else None,
+        ),
     )
     return ServiceReportRecord(
-        insured=units.get(OrgKind.CONSTRUCTION.value, ""),
+        insured=found_parties.unit(OrgKind.CONSTRUCTION),
         project=project.name,
         address=project.address,
-        policy=policy.number if policy else "",
-        insurer=insurer.name if insurer else "",
-        agency=units.get(OrgKind.AGENCY.value, ""),
+        policy=found_parties.policy.number if found_parties.policy else "",
+        insurer=found_parties.insurer,
+        agency=found_parties.unit(OrgKind.AGENCY),
         service_on=visit.scheduled_on,
         kind=visit.kind,
         summary=visit.summary or "",
         staff=tuple(staff),
-        leader=await _name(s, visit.leader_id),
+        leader=await name_of(s, visit.leader_id),
         risks=risks,
         hazards=hazards,
         trainings=tuple(trainings),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -138,23 +139,28 @@ def test_003_6_4_2_and_004_6_4_an_extension_is_at_most_30_calendar_days() -> Non
 COMPLAINANT_AGREES = '[complaints]\nextension_approver = "complainant"\n'
 
 
+async def ask_for_more_time(h: Harness, days: str, reason: str) -> tuple[str, str, list[Any]]:
+    """陈经理 files a complaint; Emma Clark, XC-P001's agency manager, asks him for `days` more with `reason`."""
+    async with h.app.sessions() as s, s.begin():
+        await admin.grant(s, person=str(await h.person_id("Emma Clark")), project="XC-P001", role="agency_admin")
+    manager, agency = await h.login("陈经理"), await h.login("Emma Clark")
+    r = await h.say(manager, "/complaint")
+    r = await h.pick(manager, "服务", r)
+    r = await h.say(manager, "服务报告迟迟未交")
+    r = await h.pick(manager, "提交投诉", r)
+    card = [m for m in h.inbox(agency) if "Complaint TS-2026-0001" in m.text]
+    r = await h.pick(agency, "Ask for more time", card)
+    r = await h.pick(agency, days, r)
+    return manager, agency, await h.say(agency, reason)
+
+
 @pytest.mark.parametrize("caps", [RICH, TEXT_ONLY], ids=["rich", "text"])
 async def test_004_6_4_an_extension_stands_only_once_the_complainant_agrees(
     db_url: str, tmp_path: Path, clock: object, caps: Capabilities
 ) -> None:
     h = await make_harness(db_url, tmp_path, caps, rules=COMPLAINANT_AGREES)
     try:
-        async with h.app.sessions() as s, s.begin():
-            await admin.grant(s, person=str(await h.person_id("Emma Clark")), project="XC-P001", role="agency_admin")
-        manager, agency = await h.login("陈经理"), await h.login("Emma Clark")
-        r = await h.say(manager, "/complaint")
-        r = await h.pick(manager, "服务", r)
-        r = await h.say(manager, "服务报告迟迟未交")
-        r = await h.pick(manager, "提交投诉", r)
-        card = [m for m in h.inbox(agency) if "Complaint TS-2026-0001" in m.text]
-        r = await h.pick(agency, "Ask for more time", card)
-        r = await h.pick(agency, "30 days", r)
-        r = await h.say(agency, "需要调取监理日志核实")
+        manager, agency, r = await ask_for_more_time(h, "30 days", "需要调取监理日志核实")
         assert "the complainant decides" in texts(r)
         async with h.app.readonly() as s:
             c = (await s.execute(select(Complaint))).scalar_one()
@@ -180,17 +186,7 @@ async def test_004_6_4_the_complainant_agreeing_moves_the_due_date(
 ) -> None:
     h = await make_harness(db_url, tmp_path, caps, rules=COMPLAINANT_AGREES)
     try:
-        async with h.app.sessions() as s, s.begin():
-            await admin.grant(s, person=str(await h.person_id("Emma Clark")), project="XC-P001", role="agency_admin")
-        manager, agency = await h.login("陈经理"), await h.login("Emma Clark")
-        r = await h.say(manager, "/complaint")
-        r = await h.pick(manager, "服务", r)
-        r = await h.say(manager, "服务报告迟迟未交")
-        r = await h.pick(manager, "提交投诉", r)
-        card = [m for m in h.inbox(agency) if "Complaint TS-2026-0001" in m.text]
-        r = await h.pick(agency, "Ask for more time", card)
-        r = await h.pick(agency, "7 days", r)
-        r = await h.say(agency, "专家出差")
+        manager, agency, r = await ask_for_more_time(h, "7 days", "专家出差")
         ask = [m for m in h.inbox(manager) if "专家出差" in m.text]
         r = await h.pick(manager, "同意", ask)
         assert "2026-12-08" in texts(r)

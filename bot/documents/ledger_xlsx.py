@@ -19,7 +19,9 @@ from typing import IO, Any
 import xlsxwriter
 from PIL import Image
 
+from bot.domain.deadlines import due_soon
 from bot.domain.taxonomy import taxonomy
+from bot.domain.workdays import WorkCalendar
 from bot.i18n import N_, T, translate
 from bot.notices.hazards import LEVEL_NAMES, STATUS_NAMES
 from bot.ports import Ledger, LedgerRow
@@ -98,11 +100,11 @@ def render(
     photo: Callable[[str], bytes | None],
     today: dt.date,
     generated_at: dt.datetime,
-    due_soon: Callable[[dt.date], bool],
+    cal: WorkCalendar,
 ) -> bytes:
     """The workbook's bytes (for a file sent in chat)."""
     out = io.BytesIO()
-    write(out, ledger, locale, photo, today, generated_at, due_soon)
+    write(out, ledger, locale, photo, today, generated_at, cal)
     return out.getvalue()
 
 
@@ -113,10 +115,10 @@ def write(
     photo: Callable[[str], bytes | None],
     today: dt.date,
     generated_at: dt.datetime,
-    due_soon: Callable[[dt.date], bool],
+    cal: WorkCalendar,
 ) -> None:
     """The workbook into `out` (a file: no second copy in memory). `photo(sha)` reads an original (None when it
-    is missing: the cell says so); `due_soon(deadline)` tells the amber rows (due within 3 working days)."""
+    is missing: the cell says so); `cal` tells the amber rows (due within 3 working days)."""
 
     def tr(key: str, **params: object) -> str:
         return translate(T(key, **params), locale)
@@ -156,7 +158,7 @@ def write(
     sheet.autofilter(0, 0, max(1, len(ledger.rows)), len(COLUMNS) - 1)
     tax = taxonomy()
     for n, r in enumerate(ledger.rows, 1):
-        style = _style(r, today, due_soon, cell, late, soon)
+        style = _style(r, today, cal, cell, late, soon)
         group = tax.group(r.group_id)
         values = (
             n,
@@ -226,12 +228,12 @@ def write(
     book.close()
 
 
-def _style(r: LedgerRow, today: dt.date, due_soon: Callable[[dt.date], bool], cell: Any, late: Any, soon: Any) -> Any:
+def _style(r: LedgerRow, today: dt.date, cal: WorkCalendar, cell: Any, late: Any, soon: Any) -> Any:
     if r.status == "closed":
         return cell
     if r.overdue_working_days > 0:
         return late
-    return soon if due_soon(r.deadline) else cell
+    return soon if due_soon(r.deadline, today, cal) else cell
 
 
 def _photo_cell(

@@ -28,6 +28,14 @@ def deadline_choices(
     return [(n, cal.add_working_days(today, n)) for n in periods]
 
 
+DUE_SOON_WORKING_DAYS = 3  # the ledger's amber rows (Aconex's three classes: late, due soon, the rest)
+
+
+def due_soon(deadline: dt.date, today: dt.date, cal: WorkCalendar) -> bool:
+    """Not late yet, and due within three working days."""
+    return today <= deadline and cal.working_days_between(today, deadline) <= DUE_SOON_WORKING_DAYS
+
+
 def parse_deadline(text: str, today: dt.date) -> dt.date | None:
     """A typed date (2026-11-30, 2026/11/30, 11-30, 11月30日); None when it is not a usable future date."""
     cleaned = text.strip().replace("/", "-").replace(".", "-").replace("年", "-").replace("月", "-").rstrip("日号")
